@@ -1,0 +1,19 @@
+//! What a Kubernetes object is, independent of any transport or storage:
+//! the resource catalogue, metadata rules, defaults, validation, version
+//! conversion, label and field selectors, and printer columns. No I/O.
+
+pub mod catalogue;
+pub mod conversion;
+pub mod defaults;
+pub mod meta;
+pub mod names;
+pub mod patch_strategy;
+pub mod printers;
+pub mod selectors;
+pub mod status;
+pub mod validation;
+
+/// The Kubernetes version whose API rkube serves.
+pub const KUBERNETES_VERSION: &str = "v1.37.0";
+pub const KUBERNETES_MAJOR: &str = "1";
+pub const KUBERNETES_MINOR: &str = "37";

@@ -1,0 +1,117 @@
+//! `rkube server` and `rkube apiserver`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use rkube_apiserver::auth::{Authenticators, StaticTokens, UserInfo};
+use rkube_apiserver::{ApiServer, ServerConfig};
+
+use crate::{kubeconfig, pki::Pki};
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Where state, credentials and the kubeconfig live.
+    #[arg(long, default_value = "./rkube-data")]
+    pub data_dir: PathBuf,
+    /// The address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: IpAddr,
+    /// The HTTPS port; 0 picks a free one.
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    /// Simulated worker nodes (besides the control-plane node).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: u32,
+    /// The range Service cluster IPs are allocated from.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub service_cluster_ip_range: String,
+    /// The range of NodePorts, as `low-high`.
+    #[arg(long, default_value = "30000-32767")]
+    pub service_node_port_range: String,
+}
+
+fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
+    let (lo, hi) = s
+        .split_once('-')
+        .context("--service-node-port-range must look like 30000-32767")?;
+    let (lo, hi): (u16, u16) = (lo.trim().parse()?, hi.trim().parse()?);
+    anyhow::ensure!(lo <= hi, "--service-node-port-range: {lo} is above {hi}");
+    Ok((lo, hi))
+}
+
+pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    if let Ok(h) = hostname() {
+        hosts.push(h);
+    }
+    let bind = args.bind_address.to_string();
+    if !hosts.contains(&bind) && !args.bind_address.is_unspecified() {
+        hosts.push(bind);
+    }
+    let pki = Pki::load_or_create(&data_dir, &hosts)?;
+    let backend = rkube_store::embedded::EmbeddedBackend::open(&data_dir.join("state.redb"))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening storage: {e}"))?;
+    let admin = UserInfo {
+        name: "kubernetes-admin".into(),
+        uid: String::new(),
+        groups: vec!["system:masters".into(), "system:authenticated".into()],
+    };
+    let authenticators = Authenticators {
+        tokens: vec![Arc::new(StaticTokens::new(vec![(pki.admin_token.clone(), admin)]))],
+    };
+    let server = ApiServer::bind(ServerConfig {
+        bind: SocketAddr::new(args.bind_address, args.secure_port),
+        tls: Arc::new(pki.server_tls()?),
+        backend,
+        authenticators,
+        service_cidr: args.service_cluster_ip_range.clone(),
+        node_ports: port_range(&args.service_node_port_range)?,
+    })
+    .await?;
+    let addr = server.local_addr;
+    let host = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        match addr.ip() {
+            IpAddr::V6(_) => "[::1]".to_string(),
+            IpAddr::V4(_) => "127.0.0.1".to_string(),
+        }
+    } else {
+        match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            IpAddr::V4(ip) => ip.to_string(),
+        }
+    };
+    let url = format!("https://{host}:{}", addr.port());
+    let kubeconfig_path = data_dir.join("kubeconfig.yaml");
+    kubeconfig::write(&kubeconfig_path, &url, &pki)?;
+    println!("rkube {} serving Kubernetes {} on {url}", env!("CARGO_PKG_VERSION"), rkube_api::KUBERNETES_VERSION);
+    println!("listening on port {}", addr.port());
+    println!("kubeconfig: {}", kubeconfig_path.display());
+    println!("try: kubectl --kubeconfig {} get namespaces", kubeconfig_path.display());
+    println!("ready in {} ms", started.elapsed().as_millis());
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    server.serve(shutdown).await?;
+    println!("rkube stopped");
+    Ok(())
+}
+
+fn hostname() -> anyhow::Result<String> {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
+    let h = h.trim().to_lowercase();
+    anyhow::ensure!(!h.is_empty(), "empty host name");
+    Ok(h)
+}

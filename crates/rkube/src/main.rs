@@ -1,0 +1,39 @@
+//! rkube: a Kubernetes control plane in one binary.
+
+mod cmd;
+mod kubeconfig;
+mod pki;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rkube", version, about = "A Kubernetes control plane in one binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole control plane: API server, controllers, scheduler and
+    /// simulated nodes, on embedded storage.
+    Server(cmd::server::ServerArgs),
+    /// The API server alone.
+    Apiserver(cmd::server::ServerArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RKUBE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Server(args) => runtime.block_on(cmd::server::run(args, true)),
+        Command::Apiserver(args) => runtime.block_on(cmd::server::run(args, false)),
+    }
+}
