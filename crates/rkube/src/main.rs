@@ -20,6 +20,8 @@ enum Command {
     Server(cmd::server::ServerArgs),
     /// The API server alone.
     Apiserver(cmd::server::ServerArgs),
+    /// Measure a fresh server: start-up, memory, creates, GET, LIST, watch.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +37,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => runtime.block_on(cmd::server::run(args, true)),
         Command::Apiserver(args) => runtime.block_on(cmd::server::run(args, false)),
+        Command::Bench(args) => runtime.block_on(cmd::bench::run(args)),
     }
 }
