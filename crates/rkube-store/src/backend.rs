@@ -52,7 +52,10 @@ pub struct RangeResult {
 pub enum WriteOutcome {
     /// The write happened; the key now has this mod revision. For deletes,
     /// the revision of the delete and the value that was deleted.
-    Written { revision: i64, previous: Option<KeyValue> },
+    Written {
+        revision: i64,
+        previous: Option<KeyValue>,
+    },
     /// The precondition failed; this is the key's current state (None when
     /// the key does not exist), so the caller can report a conflict or retry.
     Conflict { current: Option<KeyValue> },
@@ -122,8 +125,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Delete `key` only if its mod revision is `expected_mod_revision`
     /// (0 means unconditionally, if it exists).
-    async fn delete(&self, key: &str, expected_mod_revision: i64)
-    -> Result<WriteOutcome, StoreError>;
+    async fn delete(
+        &self,
+        key: &str,
+        expected_mod_revision: i64,
+    ) -> Result<WriteOutcome, StoreError>;
 
     /// Every change to keys under `prefix` with revision > `after_revision`,
     /// in revision order, each exactly once, then live changes as they
