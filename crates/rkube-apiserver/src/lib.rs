@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod discovery;
 pub mod handlers;
 pub mod http;
+pub mod openapi;
 pub mod registry;
 pub mod server;
 

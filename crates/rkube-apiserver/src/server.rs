@@ -67,6 +67,9 @@ impl ApiServer {
         let registry = Registry::new(cfg.backend, services);
         let app = Arc::new(App { registry });
         crate::bootstrap::run(&app, local_addr.port()).await?;
+        // Build the OpenAPI documents now, off the request path, so the
+        // first `kubectl explain` or validated create does not wait.
+        rkube_openapi::prebuild_in_background();
         let shared = Arc::new(Shared {
             app: Arc::clone(&app),
             authn: cfg.authenticators,
@@ -178,6 +181,13 @@ async fn route(State(shared): State<Arc<Shared>>, mut req: Request) -> Response 
     match (get, segments.as_slice()) {
         (true, ["healthz" | "livez" | "readyz", rest @ ..]) => health(&shared, &path, rest, req.uri().query()).await,
         (true, ["version"]) => response::json(200, &version_info()),
+        (true, ["openapi", "v2"]) => crate::openapi::v2(req.headers()).await,
+        (true, ["openapi", "v3"]) => crate::openapi::v3_index(req.headers()).await,
+        (true, ["openapi", "v3", gv @ ..]) => {
+            crate::openapi::v3_group_version(&gv.join("/"), req.uri().query(), req.headers())
+                .await
+                .unwrap_or_else(not_found)
+        }
         (true, ["api"]) => discovery::core_versions(req.headers(), &shared.address),
         (true, ["apis"]) => discovery::groups(req.headers()),
         (true, ["apis", group]) => discovery::group(group).unwrap_or_else(not_found),

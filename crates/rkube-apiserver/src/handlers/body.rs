@@ -29,11 +29,8 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     let value = match body_format(headers)? {
         BodyFormat::Json => parse_json(bytes)?,
         BodyFormat::Yaml => parse_yaml(bytes)?,
-        BodyFormat::Protobuf => {
-            return Err(ApiError::unsupported_media_type(
-                "application/vnd.kubernetes.protobuf",
-            ));
-        }
+        BodyFormat::Protobuf => rkube_proto::decode_request(bytes)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
         other => {
             return Err(ApiError::unsupported_media_type(&format!("{other:?}")));
         }

@@ -59,6 +59,8 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
     let backend = rkube_store::embedded::EmbeddedBackend::open(&data_dir.join("state.redb"))
         .await
         .map_err(|e| anyhow::anyhow!("opening storage: {e}"))?;
+    // kube-apiserver compacts every five minutes; so does rkube.
+    backend.spawn_compactor(rkube_store::embedded::CompactionPolicy::default());
     let admin = UserInfo {
         name: "kubernetes-admin".into(),
         uid: String::new(),
