@@ -230,7 +230,9 @@ impl GroupVersion<'_> {
     fn resource(&mut self, defs: &mut DefinitionsBuilder, def: &ResourceDef) {
         let (group, version) = (self.group, self.version);
         let kind_def = defs.kind(group, version, def.kind);
-        let list_def = defs.list(group, version, def.kind, def.list_kind);
+        // Create-only resources (reviews, bindings) have no list kind.
+        let list_def = (def.has_verb("list") && !def.list_kind.is_empty())
+            .then(|| defs.list(group, version, def.kind, def.list_kind));
         let gvk = Gvk::new(group, version, def.kind);
         let plural = def.plural;
         let kind = def.kind;
@@ -257,14 +259,14 @@ impl GroupVersion<'_> {
         let obj = reference(&kind_def);
         let status = reference(&self.status);
 
-        if def.has_verb("list") {
+        if let Some(list_def) = &list_def {
             let op = self.operation(
                 "list",
                 "list",
                 &target,
                 format!("list or watch objects of kind {kind}"),
                 params::list(),
-                responses(&["200"], &reference(&list_def)),
+                responses(&["200"], &reference(list_def)),
                 &["*/*"],
                 PRODUCES_WATCH,
             );
@@ -280,7 +282,7 @@ impl GroupVersion<'_> {
                     &all,
                     format!("list or watch objects of kind {kind}"),
                     params::list(),
-                    responses(&["200"], &reference(&list_def)),
+                    responses(&["200"], &reference(list_def)),
                     &["*/*"],
                     PRODUCES_WATCH,
                 );

@@ -90,6 +90,12 @@ async fn admit_namespace(app: &App, ctx: &Ctx, obj: &mut Value) -> ApiResult<()>
     Ok(())
 }
 
+/// Upstream's decoder refuses some malformed values (quantities) with a
+/// 400 before validation ever sees them.
+fn check_decodable(ctx: &Ctx, obj: &Value) -> ApiResult<()> {
+    validation::check_decodable(ctx.def, obj, &ctx.version).map_err(ApiError::bad_request)
+}
+
 fn check_valid(ctx: &Ctx, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
     let mut causes = Vec::new();
     if meta::name(obj).is_empty() {
@@ -109,6 +115,7 @@ fn check_valid(ctx: &Ctx, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
 pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
     let mut obj = body::decode_object(&ctx.headers, &bytes)?;
     body::check_type(ctx, &mut obj, ctx.def.kind)?;
+    check_decodable(ctx, &obj)?;
     if !ctx.def.stored {
         return Err(ApiError::method_not_allowed(format!(
             "{} are not stored by this server",
@@ -141,6 +148,7 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
         meta::metadata_mut(&mut obj).remove("generation");
     }
     strategy::prepare_for_create(ctx.def, &mut obj);
+    defaults::prepare_for_create(ctx.def, &mut obj);
     defaults::apply(ctx.def, &mut obj);
     let generate = meta::name(&obj).is_empty()
         .then(|| obj["metadata"]["generateName"].as_str().map(str::to_string))
@@ -249,6 +257,7 @@ async fn guaranteed_update(
         if !raw {
             preserve_server_metadata(&mut new, &old);
             strategy::prepare_for_update(ctx.def, &mut new, &old, part);
+            defaults::prepare_for_update(ctx.def, &mut new, &old);
             defaults::apply(ctx.def, &mut new);
             check_valid(ctx, &new, Some(&old))?;
             let manager = field_manager(ctx)?;
@@ -369,6 +378,7 @@ fn check_identity(ctx: &Ctx, obj: &Value, old: &Value) -> ApiResult<()> {
 pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
     let mut obj = body::decode_object(&ctx.headers, &bytes)?;
     body::check_type(ctx, &mut obj, ctx.def.kind)?;
+    check_decodable(ctx, &obj)?;
     if ctx.def.namespaced {
         let body_ns = meta::namespace(&obj);
         if !body_ns.is_empty() && Some(body_ns) != ctx.namespace() {
@@ -376,6 +386,13 @@ pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+    }
+    let body_name = meta::name(&obj);
+    if body_name != ctx.name() {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            ctx.name()
+        )));
     }
     let obj = to_storage(ctx, obj);
     let precondition = match obj["metadata"]["resourceVersion"].as_str() {
@@ -454,6 +471,7 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
                 return Err(ApiError::modified_conflict(qualified(ctx.def), ctx.name()));
             }
             check_identity(ctx, &doc, old)?;
+            check_decodable(ctx, &doc)?;
             doc["apiVersion"] = json!(ctx.api_version());
             doc["kind"] = json!(ctx.def.kind);
             Ok(to_storage(ctx, doc))
