@@ -22,7 +22,11 @@ impl Cause {
     }
 
     pub fn required_detail(field: impl Into<String>, detail: &str) -> Self {
-        Self::with_detail(field, "FieldValueRequired", format!("Required value: {detail}"))
+        Self::with_detail(
+            field,
+            "FieldValueRequired",
+            format!("Required value: {detail}"),
+        )
     }
 
     /// `Invalid value: <value>: <detail>`.
@@ -136,8 +140,12 @@ impl ApiError {
     }
 
     pub fn not_found(what: Qualified<'_>, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{}\" not found", what.display(), name))
-            .with_details(what.details(name))
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{}\" not found", what.display(), name),
+        )
+        .with_details(what.details(name))
     }
 
     pub fn already_exists(what: Qualified<'_>, name: &str) -> Self {
@@ -225,7 +233,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"
+            ),
         )
     }
 

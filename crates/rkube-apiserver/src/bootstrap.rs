@@ -11,7 +11,8 @@ use crate::handlers::App;
 use crate::registry::ListOptions;
 use crate::registry::strategy;
 
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 pub async fn run(app: &Arc<App>, secure_port: u16) -> anyhow::Result<()> {
     let services = catalogue::lookup("", "v1", "services").expect("services in catalogue");
@@ -44,6 +45,7 @@ pub async fn run(app: &Arc<App>, secure_port: u16) -> anyhow::Result<()> {
             "sessionAffinity": "None",
         },
     });
-    crate::handlers::create_internal(app, "", "v1", "services", Some("default"), kubernetes).await?;
+    crate::handlers::create_internal(app, "", "v1", "services", Some("default"), kubernetes)
+        .await?;
     Ok(())
 }

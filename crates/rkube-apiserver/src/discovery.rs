@@ -31,8 +31,10 @@ fn wants_aggregated(headers: &HeaderMap) -> bool {
 
 fn aggregated(body: Value) -> Response {
     let mut resp = response::json(200, &body);
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED_V2));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(AGGREGATED_V2),
+    );
     resp
 }
 
@@ -95,7 +97,9 @@ fn api_group(group: &str, versions: &[&str]) -> Value {
 
 /// `/apis/<group>`.
 pub fn group(name: &str) -> Option<Response> {
-    let (g, versions) = catalogue::groups().into_iter().find(|(g, _)| *g == name && !g.is_empty())?;
+    let (g, versions) = catalogue::groups()
+        .into_iter()
+        .find(|(g, _)| *g == name && !g.is_empty())?;
     let mut body = api_group(g, &versions);
     body["kind"] = json!("APIGroup");
     body["apiVersion"] = json!("v1");

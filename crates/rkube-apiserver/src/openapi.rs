@@ -24,7 +24,12 @@ fn etag_matches(headers: &HeaderMap, hash: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim().trim_matches('"') == hash))
 }
 
-fn document(body: &bytes::Bytes, content_type: &'static str, hash: &str, headers: &HeaderMap) -> Response {
+fn document(
+    body: &bytes::Bytes,
+    content_type: &'static str,
+    hash: &str,
+    headers: &HeaderMap,
+) -> Response {
     let mut resp = if etag_matches(headers, hash) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
@@ -38,7 +43,8 @@ fn document(body: &bytes::Bytes, content_type: &'static str, hash: &str, headers
     if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
         resp.headers_mut().insert(header::ETAG, v);
     }
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 
@@ -56,17 +62,31 @@ pub async fn v2(headers: &HeaderMap) -> Response {
 
 pub async fn v3_index(headers: &HeaderMap) -> Response {
     let docs = documents().await;
-    document(docs.v3_index(), rkube_openapi::V3_JSON, docs.v3_index_hash(), headers)
+    document(
+        docs.v3_index(),
+        rkube_openapi::V3_JSON,
+        docs.v3_index_hash(),
+        headers,
+    )
 }
 
-pub async fn v3_group_version(gv: &str, query: Option<&str>, headers: &HeaderMap) -> Option<Response> {
+pub async fn v3_group_version(
+    gv: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Option<Response> {
     let docs = documents().await;
     let (body, hash) = docs.v3_document(gv)?;
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !accept.is_empty() && !accept.split(',').any(|r| {
-        let m = r.split(';').next().unwrap_or("").trim();
-        m == "application/json" || m == "*/*" || m == "application/*"
-    }) {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !accept.is_empty()
+        && !accept.split(',').any(|r| {
+            let m = r.split(';').next().unwrap_or("").trim();
+            m == "application/json" || m == "*/*" || m == "application/*"
+        })
+    {
         return Some(response::error(ApiError::not_acceptable(
             "only application/json is served for OpenAPI v3",
         )));
@@ -87,8 +107,10 @@ pub async fn v3_group_version(gv: &str, query: Option<&str>, headers: &HeaderMap
         }
         Some(_) => {
             let mut r = document(body, rkube_openapi::V3_JSON, hash, headers);
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, immutable"),
+            );
             let expires = (chrono::Utc::now() + chrono::Duration::days(365))
                 .format("%a, %d %b %Y %H:%M:%S GMT")
                 .to_string();

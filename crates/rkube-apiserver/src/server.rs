@@ -62,8 +62,8 @@ impl ApiServer {
     pub async fn bind(cfg: ServerConfig) -> anyhow::Result<ApiServer> {
         let listener = TcpListener::bind(cfg.bind).await?;
         let local_addr = listener.local_addr()?;
-        let services = ServiceAllocator::new(&cfg.service_cidr, cfg.node_ports)
-            .map_err(anyhow::Error::msg)?;
+        let services =
+            ServiceAllocator::new(&cfg.service_cidr, cfg.node_ports).map_err(anyhow::Error::msg)?;
         let registry = Registry::new(cfg.backend, services);
         let app = Arc::new(App { registry });
         crate::bootstrap::run(&app, local_addr.port()).await?;
@@ -87,7 +87,10 @@ impl ApiServer {
 
     /// Accept connections until `shutdown` resolves, then let open
     /// requests finish (watches are cut).
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -106,10 +109,13 @@ impl ApiServer {
             let router = self.router.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let stream = match tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp)).await {
-                    Ok(Ok(s)) => s,
-                    _ => return,
-                };
+                let stream =
+                    match tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp))
+                        .await
+                    {
+                        Ok(Ok(s)) => s,
+                        _ => return,
+                    };
                 let peer = stream
                     .get_ref()
                     .1
@@ -124,7 +130,10 @@ impl ApiServer {
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder.http1().max_buf_size(1024 * 1024);
                 builder.http2().max_header_list_size(1024 * 1024);
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc));
+                let conn = builder.serve_connection_with_upgrades(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(svc),
+                );
                 let conn = watcher.watch(conn.into_owned());
                 let _ = conn.await;
             });
@@ -140,8 +149,10 @@ impl ApiServer {
 
 /// Paths anyone may read, as kube-apiserver's system:public-info-viewer.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version" | "/version/")
-        || path.starts_with("/healthz/")
+    matches!(
+        path,
+        "/healthz" | "/livez" | "/readyz" | "/version" | "/version/"
+    ) || path.starts_with("/healthz/")
         || path.starts_with("/livez/")
         || path.starts_with("/readyz/")
 }
@@ -179,7 +190,9 @@ async fn route(State(shared): State<Arc<Shared>>, mut req: Request) -> Response 
     let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
     let get = req.method() == http::Method::GET;
     match (get, segments.as_slice()) {
-        (true, ["healthz" | "livez" | "readyz", rest @ ..]) => health(&shared, &path, rest, req.uri().query()).await,
+        (true, ["healthz" | "livez" | "readyz", rest @ ..]) => {
+            health(&shared, &path, rest, req.uri().query()).await
+        }
         (true, ["version"]) => response::json(200, &version_info()),
         (true, ["openapi", "v2"]) => crate::openapi::v2(req.headers()).await,
         (true, ["openapi", "v3"]) => crate::openapi::v3_index(req.headers()).await,
@@ -256,8 +269,15 @@ async fn health(shared: &Shared, path: &str, rest: &[&str], query: Option<&str>)
         };
     }
     let healthy = checks.iter().all(|(_, ok)| *ok);
-    let verbose = query.is_some_and(|q| q.split('&').any(|p| p == "verbose" || p.starts_with("verbose=")));
-    let name = path.trim_start_matches('/').split('/').next().unwrap_or("healthz");
+    let verbose = query.is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "verbose" || p.starts_with("verbose="))
+    });
+    let name = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("healthz");
     if !verbose && healthy {
         return plain(200, "ok".into());
     }

@@ -7,7 +7,11 @@ mod pki;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "rkube", version, about = "A Kubernetes control plane in one binary")]
+#[command(
+    name = "rkube",
+    version,
+    about = "A Kubernetes control plane in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Server(args) => runtime.block_on(cmd::server::run(args, true)),
         Command::Apiserver(args) => runtime.block_on(cmd::server::run(args, false)),

@@ -3,7 +3,7 @@
 //! and the admin bearer token, all under `<data-dir>/pki`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use rcgen::{
@@ -12,7 +12,6 @@ use rcgen::{
 };
 
 pub struct Pki {
-    pub dir: PathBuf,
     pub ca_pem: String,
     pub server_cert_pem: String,
     pub server_key_pem: String,
@@ -78,19 +77,26 @@ impl Pki {
         let server_key = dir.join("apiserver.key");
         let hosts_file = dir.join("apiserver.hosts");
         let wanted_hosts = hosts.join(",");
-        let same_hosts = fs::read_to_string(&hosts_file).ok().as_deref() == Some(wanted_hosts.as_str());
+        let same_hosts =
+            fs::read_to_string(&hosts_file).ok().as_deref() == Some(wanted_hosts.as_str());
         if !server_crt.exists() || !server_key.exists() || !same_hosts {
             let key = KeyPair::generate()?;
             let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+            p.distinguished_name
+                .push(DnType::CommonName, "kube-apiserver");
             for h in hosts {
                 match h.parse::<std::net::IpAddr>() {
                     Ok(ip) => p.subject_alt_names.push(SanType::IpAddress(ip)),
-                    Err(_) => p.subject_alt_names.push(SanType::DnsName(h.clone().try_into()?)),
+                    Err(_) => p
+                        .subject_alt_names
+                        .push(SanType::DnsName(h.clone().try_into()?)),
                 }
             }
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             let cert = p.signed_by(&key, &issuer)?;
             write_private(&server_key, &key.serialize_pem())?;
             write_private(&server_crt, &cert.pem())?;
@@ -102,10 +108,15 @@ impl Pki {
         if !admin_crt.exists() || !admin_key.exists() {
             let key = KeyPair::generate()?;
             let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name.push(DnType::CommonName, "kubernetes-admin");
-            p.distinguished_name.push(DnType::OrganizationName, "system:masters");
+            p.distinguished_name
+                .push(DnType::CommonName, "kubernetes-admin");
+            p.distinguished_name
+                .push(DnType::OrganizationName, "system:masters");
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             let cert = p.signed_by(&key, &issuer)?;
             write_private(&admin_key, &key.serialize_pem())?;
             write_private(&admin_crt, &cert.pem())?;
@@ -122,7 +133,6 @@ impl Pki {
             admin_cert_pem: fs::read_to_string(&admin_crt)?,
             admin_key_pem: fs::read_to_string(&admin_key)?,
             admin_token: fs::read_to_string(&token_file)?.trim().to_string(),
-            dir,
         })
     }
 
@@ -133,7 +143,8 @@ impl Pki {
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes()).collect::<Result<_, _>>()?;
+            CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes())
+                .collect::<Result<_, _>>()?;
         let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes())?;
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {

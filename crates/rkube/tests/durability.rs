@@ -39,16 +39,35 @@ async fn restart_keeps_objects_and_watch_resumes() {
     let a = api(&s).await;
     let after = a.get("kept").await.unwrap();
     assert_eq!(after.metadata.uid, before.metadata.uid);
-    assert_eq!(after.metadata.resource_version, before.metadata.resource_version);
-    assert_eq!(after.metadata.creation_timestamp, before.metadata.creation_timestamp);
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version
+    );
+    assert_eq!(
+        after.metadata.creation_timestamp,
+        before.metadata.creation_timestamp
+    );
 
-    let next = a.create(&PostParams::default(), &cm("later")).await.unwrap();
+    let next = a
+        .create(&PostParams::default(), &cm("later"))
+        .await
+        .unwrap();
     let next_rv: i64 = next.metadata.resource_version.unwrap().parse().unwrap();
-    let old_rv: i64 = before.metadata.resource_version.clone().unwrap().parse().unwrap();
+    let old_rv: i64 = before
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(next_rv > old_rv, "revisions continue after a restart");
 
     let wp = WatchParams::default().timeout(5);
-    let mut stream = Box::pin(a.watch(&wp, &before.metadata.resource_version.unwrap()).await.unwrap());
+    let mut stream = Box::pin(
+        a.watch(&wp, &before.metadata.resource_version.unwrap())
+            .await
+            .unwrap(),
+    );
     match stream.try_next().await.unwrap() {
         Some(WatchEvent::Added(o)) => assert_eq!(o.metadata.name.as_deref(), Some("later")),
         other => panic!("expected ADDED later, got {other:?}"),
@@ -85,13 +104,25 @@ async fn kill_nine_loses_no_acknowledged_write() {
         let _ = w.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 50, "the load wrote too little to mean anything: {}", acked.len());
+    assert!(
+        acked.len() > 50,
+        "the load wrote too little to mean anything: {}",
+        acked.len()
+    );
 
     let s = TestServer::start_in(dir);
     let a = api(&s).await;
     let list = a.list(&Default::default()).await.unwrap();
-    let present: std::collections::HashSet<String> =
-        list.items.into_iter().filter_map(|c| c.metadata.name).collect();
+    let present: std::collections::HashSet<String> = list
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
     let lost: Vec<&String> = acked.iter().filter(|n| !present.contains(*n)).collect();
-    assert!(lost.is_empty(), "{} acknowledged writes lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }

@@ -65,7 +65,9 @@ async fn pagination_returns_every_object_exactly_once() {
         if first_rv.is_none() {
             first_rv = rv.clone();
             // A write between pages must not show up in later pages.
-            api.create(&PostParams::default(), &cm("page-zzz-late", &[])).await.unwrap();
+            api.create(&PostParams::default(), &cm("page-zzz-late", &[]))
+                .await
+                .unwrap();
         } else {
             assert_eq!(rv, first_rv, "pages come from one snapshot");
         }
@@ -82,7 +84,11 @@ async fn pagination_returns_every_object_exactly_once() {
         }
     }
     let created: HashSet<String> = (0..total).map(|i| format!("page-{i:05}")).collect();
-    let seen_pages: HashSet<String> = seen.iter().filter(|n| n.starts_with("page-0")).cloned().collect();
+    let seen_pages: HashSet<String> = seen
+        .iter()
+        .filter(|n| n.starts_with("page-0"))
+        .cloned()
+        .collect();
     assert_eq!(seen_pages, created);
     assert!(!seen.contains("page-zzz-late"));
     assert_eq!(pages, 7);
@@ -92,7 +98,9 @@ async fn pagination_returns_every_object_exactly_once() {
 async fn concurrent_increments_lose_nothing() {
     let s = TestServer::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
-    api.create(&PostParams::default(), &cm("counter", &[])).await.unwrap();
+    api.create(&PostParams::default(), &cm("counter", &[]))
+        .await
+        .unwrap();
     let tasks = 8;
     let per_task = 25;
     let mut handles = Vec::new();
@@ -123,7 +131,9 @@ async fn concurrent_increments_lose_nothing() {
     for h in handles {
         conflicts += h.await.unwrap();
     }
-    let n: i64 = api.get("counter").await.unwrap().data.unwrap()["n"].parse().unwrap();
+    let n: i64 = api.get("counter").await.unwrap().data.unwrap()["n"]
+        .parse()
+        .unwrap();
     assert_eq!(n, tasks * per_task);
     assert!(conflicts > 0, "8 writers on one key should have collided");
 }
@@ -132,12 +142,22 @@ async fn concurrent_increments_lose_nothing() {
 async fn watch_resumes_from_a_resource_version() {
     let s = TestServer::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
-    let first = api.create(&PostParams::default(), &cm("w-0", &[("app", "w")])).await.unwrap();
+    let first = api
+        .create(&PostParams::default(), &cm("w-0", &[("app", "w")]))
+        .await
+        .unwrap();
     let rv = first.metadata.resource_version.unwrap();
     for i in 1..=5 {
-        api.create(&PostParams::default(), &cm(&format!("w-{i}"), &[("app", "w")])).await.unwrap();
+        api.create(
+            &PostParams::default(),
+            &cm(&format!("w-{i}"), &[("app", "w")]),
+        )
+        .await
+        .unwrap();
     }
-    api.create(&PostParams::default(), &cm("other", &[("app", "x")])).await.unwrap();
+    api.create(&PostParams::default(), &cm("other", &[("app", "x")]))
+        .await
+        .unwrap();
     api.delete("w-1", &Default::default()).await.unwrap();
 
     let wp = WatchParams::default().labels("app=w").timeout(5);
@@ -157,7 +177,14 @@ async fn watch_resumes_from_a_resource_version() {
     }
     assert_eq!(
         seen,
-        ["ADDED w-1", "ADDED w-2", "ADDED w-3", "ADDED w-4", "ADDED w-5", "DELETED w-1"]
+        [
+            "ADDED w-1",
+            "ADDED w-2",
+            "ADDED w-3",
+            "ADDED w-4",
+            "ADDED w-5",
+            "DELETED w-1"
+        ]
     );
 }
 
@@ -166,16 +193,52 @@ async fn selectors_filter_lists() {
     let s = TestServer::start();
     let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
     for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
-        api.create(&PostParams::default(), &cm(name, &[("tier", tier)])).await.unwrap();
+        api.create(&PostParams::default(), &cm(name, &[("tier", tier)]))
+            .await
+            .unwrap();
     }
     let names = |l: kube::core::ObjectList<ConfigMap>| -> Vec<String> {
-        l.items.into_iter().map(|c| c.metadata.name.unwrap()).collect()
+        l.items
+            .into_iter()
+            .map(|c| c.metadata.name.unwrap())
+            .collect()
     };
-    assert_eq!(names(api.list(&ListParams::default().labels("tier=web")).await.unwrap()), ["a", "c"]);
-    assert_eq!(names(api.list(&ListParams::default().labels("tier in (db)")).await.unwrap()), ["b"]);
-    assert_eq!(names(api.list(&ListParams::default().labels("tier,tier notin (web)")).await.unwrap()), ["b"]);
-    assert_eq!(names(api.list(&ListParams::default().fields("metadata.name=c")).await.unwrap()), ["c"]);
-    let err = api.list(&ListParams::default().fields("data.n=0")).await.unwrap_err();
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier=web"))
+                .await
+                .unwrap()
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier in (db)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier,tier notin (web)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name=c"))
+                .await
+                .unwrap()
+        ),
+        ["c"]
+    );
+    let err = api
+        .list(&ListParams::default().fields("data.n=0"))
+        .await
+        .unwrap_err();
     match err {
         kube::Error::Api(e) => assert_eq!(e.code, 400),
         other => panic!("{other}"),

@@ -154,7 +154,9 @@ pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static Resou
 
 /// Look a resource up by group and kind (any served version).
 pub fn lookup_kind(group: &str, kind: &str) -> Option<&'static ResourceDef> {
-    RESOURCES.iter().find(|d| d.group == group && d.kind == kind)
+    RESOURCES
+        .iter()
+        .find(|d| d.group == group && d.kind == kind)
 }
 
 #[cfg(test)]
@@ -166,8 +168,11 @@ mod tests {
         for (i, a) in RESOURCES.iter().enumerate() {
             for b in &RESOURCES[i + 1..] {
                 if a.group == b.group && a.plural == b.plural {
-                    let shared: Vec<_> =
-                        a.versions.iter().filter(|v| b.versions.contains(v)).collect();
+                    let shared: Vec<_> = a
+                        .versions
+                        .iter()
+                        .filter(|v| b.versions.contains(v))
+                        .collect();
                     assert!(shared.is_empty(), "{} listed twice", a.qualified_name());
                 }
             }

@@ -17,10 +17,15 @@ pub async fn read(body: Body) -> ApiResult<Bytes> {
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(ApiError::too_large("limit is 3145728"))
         }
-        Err(e) => Err(ApiError::bad_request(format!("error reading request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "error reading request body: {e}"
+        ))),
     }
 }
 
@@ -29,8 +34,9 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     let value = match body_format(headers)? {
         BodyFormat::Json => parse_json(bytes)?,
         BodyFormat::Yaml => parse_yaml(bytes)?,
-        BodyFormat::Protobuf => rkube_proto::decode_request(bytes)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        BodyFormat::Protobuf => {
+            rkube_proto::decode_request(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
         other => {
             return Err(ApiError::unsupported_media_type(&format!("{other:?}")));
         }
@@ -45,9 +51,7 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
 
 pub fn parse_json(bytes: &[u8]) -> ApiResult<Value> {
     serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!(
-            "couldn't get version/kind; json parse error: {e}"
-        ))
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
     })
 }
 

@@ -1,8 +1,8 @@
 //! delete and deletecollection: preconditions, grace periods, finalizers
 //! and propagation policies.
 
-use rkube_api::status::{ApiError, ApiResult, success_status};
 use rkube_api::meta;
+use rkube_api::status::{ApiError, ApiResult, success_status};
 use serde_json::{Value, json};
 
 use super::read::{Filter, to_client};
@@ -31,8 +31,12 @@ fn options(ctx: &Ctx, bytes: &[u8]) -> ApiResult<DeleteOptions> {
         o.grace_period = v["gracePeriodSeconds"].as_i64();
         o.propagation = v["propagationPolicy"].as_str().map(str::to_string);
         o.precondition_uid = v["preconditions"]["uid"].as_str().map(str::to_string);
-        o.precondition_rv = v["preconditions"]["resourceVersion"].as_str().map(str::to_string);
-        o.dry_run = v["dryRun"].as_array().is_some_and(|a| a.iter().any(|d| d == "All"));
+        o.precondition_rv = v["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        o.dry_run = v["dryRun"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|d| d == "All"));
         o.orphan_dependents = v["orphanDependents"].as_bool();
     }
     if let Some(g) = ctx.query.grace_period_seconds {
@@ -111,7 +115,9 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
             return Err(ApiError::conflict(
                 qualified(ctx.def),
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"
+                ),
             ));
         }
         let old_rv = kv.mod_revision.to_string();
@@ -121,7 +127,9 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
             return Err(ApiError::conflict(
                 qualified(ctx.def),
                 name,
-                &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rv}"),
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rv}"
+                ),
             ));
         }
         let grace = o
@@ -130,7 +138,10 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
             .unwrap_or(0);
         let mut new = old.clone();
         let being_deleted = old["metadata"]["deletionTimestamp"].is_string();
-        let mut finalizers: Vec<Value> = old["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+        let mut finalizers: Vec<Value> = old["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if !being_deleted
             && let Some(f) = propagation_finalizer(o)
             && !finalizers.iter().any(|x| x == f)
@@ -144,7 +155,11 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
             if o.dry_run {
                 return Ok(Outcome::Deleted(old));
             }
-            match app.registry.delete(ctx.def, ns, name, kv.mod_revision).await? {
+            match app
+                .registry
+                .delete(ctx.def, ns, name, kv.mod_revision)
+                .await?
+            {
                 Ok(deleted) => {
                     strategy::release(&app.registry, ctx.def, &deleted);
                     return Ok(Outcome::Deleted(deleted));
@@ -161,7 +176,10 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
                 .is_none_or(|g| grace < g);
             if !being_deleted || shorter {
                 let at = now + chrono::Duration::seconds(grace);
-                md.insert("deletionTimestamp".into(), json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+                md.insert(
+                    "deletionTimestamp".into(),
+                    json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                );
                 md.insert("deletionGracePeriodSeconds".into(), json!(grace));
             }
             if !finalizers.is_empty() {
@@ -186,7 +204,11 @@ async fn delete_one(app: &App, ctx: &Ctx, name: &str, o: &DeleteOptions) -> ApiR
 fn answer(ctx: &Ctx, outcome: Outcome, o: &DeleteOptions) -> Resp {
     match outcome {
         Outcome::Pending(obj) => {
-            let code = if o.orphan_dependents == Some(false) { 202 } else { 200 };
+            let code = if o.orphan_dependents == Some(false) {
+                202
+            } else {
+                200
+            };
             response::json(code, &to_client(ctx, obj))
         }
         Outcome::Deleted(obj) => {

@@ -73,15 +73,19 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 fn not_found_path() -> ApiError {
-    ApiError::new(404, "NotFound", "the server could not find the requested resource")
-        .with_details(serde_json::json!({}))
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+    .with_details(serde_json::json!({}))
 }
 
 async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
     let (parts, body) = req.into_parts();
     let info = request_info::parse(parts.uri.path()).ok_or_else(not_found_path)?;
-    let def = catalogue::lookup(&info.group, &info.version, &info.resource)
-        .ok_or_else(not_found_path)?;
+    let def =
+        catalogue::lookup(&info.group, &info.version, &info.resource).ok_or_else(not_found_path)?;
     if info.namespace.is_some() && !def.namespaced {
         return Err(not_found_path());
     }
@@ -109,15 +113,17 @@ async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
     }
     let verb_allowed = |verb: &str| -> ApiResult<()> {
         let allowed = match sub.as_deref() {
-            Some(s) => def.subresource(s).is_some_and(|sr| sr.verbs.contains(&verb)),
+            Some(s) => def
+                .subresource(s)
+                .is_some_and(|sr| sr.verbs.contains(&verb)),
             None => def.has_verb(verb),
         };
         if allowed {
             Ok(())
         } else {
-            Err(ApiError::method_not_allowed(format!(
-                "the server does not allow this method on the requested resource"
-            ))
+            Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            )
             .with_details(serde_json::json!({})))
         }
     };
@@ -202,7 +208,10 @@ pub async fn create_internal(
     let def = catalogue::lookup(group, version, plural)
         .ok_or_else(|| anyhow::anyhow!("{plural} is not in the catalogue"))?;
     let mut headers = HeaderMap::new();
-    headers.insert(http::header::USER_AGENT, http::HeaderValue::from_static("kube-apiserver"));
+    headers.insert(
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static("kube-apiserver"),
+    );
     let ctx = Ctx {
         def,
         info: RequestInfo {
@@ -222,7 +231,13 @@ pub async fn create_internal(
         version: version.into(),
     };
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    if app.registry.get_kv(def, namespace, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some() {
+    if app
+        .registry
+        .get_kv(def, namespace, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .is_some()
+    {
         return Ok(());
     }
     let bytes = bytes::Bytes::from(serde_json::to_vec(&obj)?);

@@ -23,18 +23,32 @@ pub fn to_client(ctx: &Ctx, obj: Value) -> Value {
 
 pub async fn get(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
     let rep = representation(&ctx.headers)?;
-    let obj = app.registry.get(ctx.def, ctx.namespace(), ctx.name()).await?;
+    let obj = app
+        .registry
+        .get(ctx.def, ctx.namespace(), ctx.name())
+        .await?;
     let obj = to_client(ctx, obj);
     Ok(match rep {
         Representation::Table => {
             let mut md = Map::new();
-            md.insert("resourceVersion".into(), obj["metadata"]["resourceVersion"].clone());
+            md.insert(
+                "resourceVersion".into(),
+                obj["metadata"]["resourceVersion"].clone(),
+            );
             response::json(
                 200,
-                &table::table(ctx.def, &[obj], md, ctx.query.include_object.as_deref(), true),
+                &table::table(
+                    ctx.def,
+                    &[obj],
+                    md,
+                    ctx.query.include_object.as_deref(),
+                    true,
+                ),
             )
         }
-        Representation::PartialObjectMetadata => response::json(200, &table::partial_metadata(&obj)),
+        Representation::PartialObjectMetadata => {
+            response::json(200, &table::partial_metadata(&obj))
+        }
         Representation::PartialObjectMetadataList => {
             return Err(ApiError::not_acceptable(
                 "PartialObjectMetadataList is only served for lists",
@@ -65,10 +79,6 @@ impl Filter {
             _ => FieldSelector::default(),
         };
         Ok(Filter { labels, fields })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty() && self.fields.is_empty()
     }
 
     pub fn matches(&self, ctx: &Ctx, obj: &Value) -> bool {
@@ -163,17 +173,27 @@ pub async fn list(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
     if let Some(r) = result.remaining {
         md.insert("remainingItemCount".into(), json!(r));
     }
-    let items: Vec<Value> = result.items.into_iter().map(|o| to_client(ctx, o)).collect();
+    let items: Vec<Value> = result
+        .items
+        .into_iter()
+        .map(|o| to_client(ctx, o))
+        .collect();
     let body = match rep {
-        Representation::Table => {
-            table::table(ctx.def, &items, md, ctx.query.include_object.as_deref(), true)
+        Representation::Table => table::table(
+            ctx.def,
+            &items,
+            md,
+            ctx.query.include_object.as_deref(),
+            true,
+        ),
+        Representation::PartialObjectMetadataList | Representation::PartialObjectMetadata => {
+            json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": md,
+                "items": items.iter().map(table::partial_metadata).collect::<Vec<_>>(),
+            })
         }
-        Representation::PartialObjectMetadataList | Representation::PartialObjectMetadata => json!({
-            "kind": "PartialObjectMetadataList",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": md,
-            "items": items.iter().map(table::partial_metadata).collect::<Vec<_>>(),
-        }),
         Representation::Object => {
             let items: Vec<Value> = items
                 .into_iter()

@@ -17,7 +17,12 @@ fn selector_string(sel: &Value) -> String {
     }
     for e in sel["matchExpressions"].as_array().into_iter().flatten() {
         let key = e["key"].as_str().unwrap_or("");
-        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         match e["operator"].as_str().unwrap_or("") {
             "In" => parts.push(format!("{key} in ({})", values.join(","))),
             "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
@@ -51,7 +56,10 @@ fn to_scale(obj: &Value) -> Value {
 }
 
 pub async fn get(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
-    let obj = app.registry.get(ctx.def, ctx.namespace(), ctx.name()).await?;
+    let obj = app
+        .registry
+        .get(ctx.def, ctx.namespace(), ctx.name())
+        .await?;
     Ok(response::json(200, &to_scale(&obj)))
 }
 
@@ -104,7 +112,9 @@ pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
     let scale = body::decode_object(&ctx.headers, &bytes)?;
     let name = ctx.name().to_string();
     set_replicas(app, ctx, |_| {
-        let rv = scale["metadata"]["resourceVersion"].as_str().map(str::to_string);
+        let rv = scale["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
         Ok((rv, replicas_of(&scale, &name)?))
     })
     .await
@@ -118,7 +128,9 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
         let mut scale = current.clone();
         match format {
             // A Scale has no lists, so a strategic merge patch is a merge patch.
-            BodyFormat::MergePatch | BodyFormat::StrategicMergePatch => json_patch::merge(&mut scale, &doc),
+            BodyFormat::MergePatch | BodyFormat::StrategicMergePatch => {
+                json_patch::merge(&mut scale, &doc)
+            }
             BodyFormat::JsonPatch => {
                 let ops: json_patch::Patch = serde_json::from_value(doc.clone())
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -129,7 +141,9 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
                 return Err(ApiError::unsupported_media_type("apply patch on scale"));
             }
         }
-        let rv = doc["metadata"]["resourceVersion"].as_str().map(str::to_string);
+        let rv = doc["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
         Ok((rv, replicas_of(&scale, &name)?))
     })
     .await

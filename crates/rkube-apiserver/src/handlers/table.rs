@@ -42,9 +42,8 @@ pub fn table(
         "metadata": list_metadata,
     });
     if with_columns {
-        t["columnDefinitions"] = Value::Array(
-            printers::columns(def).iter().map(|c| c.to_json()).collect(),
-        );
+        t["columnDefinitions"] =
+            Value::Array(printers::columns(def).iter().map(|c| c.to_json()).collect());
     } else {
         t["columnDefinitions"] = Value::Null;
     }

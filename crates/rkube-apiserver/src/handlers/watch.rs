@@ -18,7 +18,9 @@ use super::read::{Filter, to_client};
 use super::{App, Ctx, Resp, table};
 use crate::http::negotiation::{Representation, representation};
 use crate::registry::ListOptions;
-use crate::registry::store::{collection_prefix, decode, parse_resource_version, set_resource_version, store_error};
+use crate::registry::store::{
+    collection_prefix, decode, parse_resource_version, set_resource_version, store_error,
+};
 
 /// How often an idle watch that allows bookmarks gets one.
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(10);
@@ -45,7 +47,8 @@ impl Encoder {
         } else {
             obj
         };
-        let mut line = serde_json::to_vec(&json!({"type": kind, "object": obj})).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&json!({"type": kind, "object": obj})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }
@@ -56,14 +59,16 @@ impl Encoder {
             md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let obj = json!({"kind": self.ctx.def.kind, "apiVersion": self.ctx.api_version(), "metadata": md});
-        let mut line = serde_json::to_vec(&json!({"type": "BOOKMARK", "object": obj})).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&json!({"type": "BOOKMARK", "object": obj})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }
 }
 
 fn error_event(e: &ApiError) -> Bytes {
-    let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": e.to_status()})).unwrap_or_default();
+    let mut line =
+        serde_json::to_vec(&json!({"type": "ERROR", "object": e.to_status()})).unwrap_or_default();
     line.push(b'\n');
     Bytes::from(line)
 }
@@ -122,12 +127,17 @@ pub async fn watch(app: &Arc<App>, ctx: Ctx) -> ApiResult<Resp> {
         let run = stream_events(&app, &mut enc, &filter, initial, start_rv, bookmarks, &tx);
         let _ = tokio::time::timeout(timeout, run).await;
     });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
+    let stream =
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
     let mut resp = Resp::new(Body::from_stream(stream));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }
 

@@ -108,7 +108,12 @@ fn check_valid(ctx: &Ctx, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
     if causes.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid(ctx.def.group, ctx.def.kind, meta::name(obj), causes))
+        Err(ApiError::invalid(
+            ctx.def.group,
+            ctx.def.kind,
+            meta::name(obj),
+            causes,
+        ))
     }
 }
 
@@ -150,12 +155,14 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
     strategy::prepare_for_create(ctx.def, &mut obj);
     defaults::prepare_for_create(ctx.def, &mut obj);
     defaults::apply(ctx.def, &mut obj);
-    let generate = meta::name(&obj).is_empty()
+    let generate = meta::name(&obj)
+        .is_empty()
         .then(|| obj["metadata"]["generateName"].as_str().map(str::to_string))
         .flatten()
         .filter(|g| !g.is_empty());
     if let Some(prefix) = &generate {
-        meta::metadata_mut(&mut obj).insert("name".into(), json!(format!("{prefix}{}", random_suffix())));
+        meta::metadata_mut(&mut obj)
+            .insert("name".into(), json!(format!("{prefix}{}", random_suffix())));
     }
     check_valid(ctx, &obj, None)?;
     managed_fields::record_update(&mut obj, None, &manager, &ctx.api_version(), None, &now);
@@ -167,10 +174,15 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
     loop {
         match app.registry.create(ctx.def, obj.clone()).await {
             Ok(created) => return Ok(response::json(201, &to_client(ctx, created))),
-            Err(e) if e.reason == "AlreadyExists" && generate.is_some() && attempts < GENERATE_NAME_ATTEMPTS => {
+            Err(e)
+                if e.reason == "AlreadyExists"
+                    && generate.is_some()
+                    && attempts < GENERATE_NAME_ATTEMPTS =>
+            {
                 attempts += 1;
                 let prefix = generate.as_deref().unwrap_or("");
-                meta::metadata_mut(&mut obj).insert("name".into(), json!(format!("{prefix}{}", random_suffix())));
+                meta::metadata_mut(&mut obj)
+                    .insert("name".into(), json!(format!("{prefix}{}", random_suffix())));
             }
             Err(e) => {
                 strategy::release(&app.registry, ctx.def, &obj);
@@ -182,7 +194,11 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
 
 /// POSTs to a named object's subresource (binding, eviction, token).
 pub async fn create_subresource(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
-    match (ctx.def.group, ctx.def.plural, ctx.info.subresource.as_deref()) {
+    match (
+        ctx.def.group,
+        ctx.def.plural,
+        ctx.info.subresource.as_deref(),
+    ) {
         ("", "pods", Some("binding")) => bind_pod(app, ctx, bytes).await,
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
@@ -194,12 +210,19 @@ pub async fn create_subresource(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> Ap
 async fn bind_pod(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
     let mut binding = body::decode_object(&ctx.headers, &bytes)?;
     if binding["kind"].as_str().unwrap_or("Binding") != "Binding" {
-        return Err(ApiError::bad_request("the object provided is unrecognized (must be of type Binding)"));
+        return Err(ApiError::bad_request(
+            "the object provided is unrecognized (must be of type Binding)",
+        ));
     }
     binding["kind"] = json!("Binding");
     let node = binding["target"]["name"].as_str().unwrap_or("").to_string();
     if node.is_empty() {
-        return Err(ApiError::invalid("", "Binding", ctx.name(), vec![Cause::required("target.name")]));
+        return Err(ApiError::invalid(
+            "",
+            "Binding",
+            ctx.name(),
+            vec![Cause::required("target.name")],
+        ));
     }
     let name = ctx.name().to_string();
     let ns = ctx.namespace().map(str::to_string);
@@ -224,7 +247,10 @@ async fn bind_pod(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> 
         Ok(new)
     }, Part::Main, ns.as_deref(), true)
     .await?;
-    Ok(response::json(201, &rkube_api::status::success_status(None)))
+    Ok(response::json(
+        201,
+        &rkube_api::status::success_status(None),
+    ))
 }
 
 /// Read-modify-write with retries on conflicts, as upstream's
@@ -265,7 +291,14 @@ async fn guaranteed_update(
                 Part::Status => Some("status"),
                 Part::Main => None,
             };
-            managed_fields::record_update(&mut new, Some(&old), &manager, &ctx.api_version(), sub, &meta::now_rfc3339());
+            managed_fields::record_update(
+                &mut new,
+                Some(&old),
+                &manager,
+                &ctx.api_version(),
+                sub,
+                &meta::now_rfc3339(),
+            );
         }
         if without_rv(&new) == without_rv(&old) {
             return Ok(old);
@@ -275,10 +308,16 @@ async fn guaranteed_update(
         }
         // The last finalizer removed from an object being deleted lets it go.
         let finalized = new["metadata"]["deletionTimestamp"].is_string()
-            && new["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty())
+            && new["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty())
             && !strategy::has_pending_spec_finalizers(ctx.def, &new);
         if finalized {
-            match app.registry.delete(ctx.def, namespace, &name, kv.mod_revision).await? {
+            match app
+                .registry
+                .delete(ctx.def, namespace, &name, kv.mod_revision)
+                .await?
+            {
                 Ok(deleted) => {
                     strategy::release(&app.registry, ctx.def, &deleted);
                     return Ok(deleted);
@@ -492,5 +531,14 @@ pub(super) async fn update_with(
     change: impl FnMut(&Value) -> ApiResult<Value>,
     raw: bool,
 ) -> ApiResult<Value> {
-    guaranteed_update(app, ctx, precondition_rv, change, Part::Main, ctx.namespace(), raw).await
+    guaranteed_update(
+        app,
+        ctx,
+        precondition_rv,
+        change,
+        Part::Main,
+        ctx.namespace(),
+        raw,
+    )
+    .await
 }

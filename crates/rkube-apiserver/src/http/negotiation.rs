@@ -22,7 +22,12 @@ pub fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let media = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     Ok(match media.as_str() {
         "application/json" | "" | "*/*" => BodyFormat::Json,
         "application/yaml" => BodyFormat::Yaml,

@@ -30,7 +30,9 @@ pub fn parse_cidr(cidr: &str) -> Result<(Ipv4Addr, u8), String> {
     let ip: Ipv4Addr = ip.parse().map_err(|_| format!("invalid CIDR {cidr}"))?;
     let bits: u8 = bits.parse().map_err(|_| format!("invalid CIDR {cidr}"))?;
     if !(8..=30).contains(&bits) {
-        return Err(format!("CIDR {cidr}: prefix length must be between 8 and 30"));
+        return Err(format!(
+            "CIDR {cidr}: prefix length must be between 8 and 30"
+        ));
     }
     Ok((ip, bits))
 }
@@ -70,7 +72,9 @@ impl ServiceAllocator {
                 ));
             }
             if !used.ips.insert(n) {
-                return Err(format!("failed to allocate IP {ip}: provided IP is already allocated"));
+                return Err(format!(
+                    "failed to allocate IP {ip}: provided IP is already allocated"
+                ));
             }
             return Ok(ip);
         }
@@ -91,14 +95,22 @@ impl ServiceAllocator {
 
     pub fn release_ip(&self, ip: &str) {
         if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-            self.used.lock().expect("allocator lock").ips.remove(&u32::from(ip));
+            self.used
+                .lock()
+                .expect("allocator lock")
+                .ips
+                .remove(&u32::from(ip));
         }
     }
 
     /// Mark an address as used without checks (rebuilding state at start).
     pub fn mark_ip(&self, ip: &str) {
         if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-            self.used.lock().expect("allocator lock").ips.insert(u32::from(ip));
+            self.used
+                .lock()
+                .expect("allocator lock")
+                .ips
+                .insert(u32::from(ip));
         }
     }
 
@@ -128,7 +140,11 @@ impl ServiceAllocator {
     }
 
     pub fn release_port(&self, port: u16) {
-        self.used.lock().expect("allocator lock").ports.remove(&port);
+        self.used
+            .lock()
+            .expect("allocator lock")
+            .ports
+            .remove(&port);
     }
 
     pub fn mark_port(&self, port: u16) {

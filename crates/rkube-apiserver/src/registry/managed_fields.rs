@@ -40,7 +40,9 @@ const SERVER_METADATA: &[&str] = &[
 /// The field set of a whole object.
 pub fn fields_of(obj: &Value, include_status: bool) -> Map<String, Value> {
     let mut out = Map::new();
-    let Some(map) = obj.as_object() else { return out };
+    let Some(map) = obj.as_object() else {
+        return out;
+    };
     for (k, v) in map {
         match k.as_str() {
             "apiVersion" | "kind" => continue,
@@ -140,7 +142,9 @@ fn diff_value(name: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
 /// Remove `remove`'s leaves from `set`, dropping emptied branches.
 fn subtract(set: &mut Map<String, Value>, remove: &Map<String, Value>) {
     for (k, rv) in remove {
-        let Some(existing) = set.get_mut(k) else { continue };
+        let Some(existing) = set.get_mut(k) else {
+            continue;
+        };
         let rm = rv.as_object();
         match (existing.as_object_mut(), rm) {
             (Some(em), Some(rm)) if !rm.is_empty() && !em.is_empty() => {

@@ -108,12 +108,17 @@ pub struct ListResult {
 /// Continue tokens carry the snapshot revision and the last key returned,
 /// relative to the resource prefix, as upstream's do.
 fn encode_continue(revision: i64, last_key_suffix: &str) -> String {
-    let token = json!({"v": "meta.k8s.io/v1", "rv": revision, "start": format!("{last_key_suffix}\u{0}")});
+    let token =
+        json!({"v": "meta.k8s.io/v1", "rv": revision, "start": format!("{last_key_suffix}\u{0}")});
     base64::engine::general_purpose::URL_SAFE.encode(token.to_string())
 }
 
 fn decode_continue(token: &str) -> ApiResult<(i64, String)> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
     let raw = base64::engine::general_purpose::URL_SAFE
         .decode(token)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token))
@@ -182,7 +187,11 @@ impl Registry {
         };
         let mut items = Vec::new();
         loop {
-            let want = if opts.limit == 0 { 0 } else { opts.limit - items.len() };
+            let want = if opts.limit == 0 {
+                0
+            } else {
+                opts.limit - items.len()
+            };
             let page = self
                 .backend
                 .range(RangeRequest {
@@ -235,7 +244,11 @@ impl Registry {
     pub async fn create(&self, def: &ResourceDef, mut obj: Value) -> ApiResult<Value> {
         let name = rkube_api::meta::name(&obj).to_string();
         let ns = rkube_api::meta::namespace(&obj).to_string();
-        let key = object_key(def, Some(&ns).filter(|n| !n.is_empty()).map(|s| s.as_str()), &name);
+        let key = object_key(
+            def,
+            Some(&ns).filter(|n| !n.is_empty()).map(|s| s.as_str()),
+            &name,
+        );
         match self
             .backend
             .create(&key, encode(&obj))
@@ -310,7 +323,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip() {
         let t = encode_continue(42, "default/web-1");
-        assert_eq!(decode_continue(&t).unwrap(), (42, "default/web-1".to_string()));
+        assert_eq!(
+            decode_continue(&t).unwrap(),
+            (42, "default/web-1".to_string())
+        );
         assert!(decode_continue("garbage").is_err());
     }
 }

@@ -38,7 +38,10 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
     match (def.group, def.plural) {
         ("", "pods") => {
             let qos = pod_qos_class(map.get("spec").unwrap_or(&Value::Null));
-            map.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
+            map.insert(
+                "status".into(),
+                json!({"phase": "Pending", "qosClass": qos}),
+            );
         }
         ("", "namespaces") => {
             map.insert("status".into(), json!({"phase": "Active"}));
@@ -142,7 +145,9 @@ fn spec_of(obj: &Value) -> Map<String, Value> {
     obj.as_object()
         .map(|m| {
             m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "kind" | "apiVersion"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "kind" | "apiVersion")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -160,10 +165,19 @@ pub fn allocate(reg: &Registry, def: &ResourceDef, obj: &mut Value) -> ApiResult
         .get_mut("spec")
         .and_then(Value::as_object_mut)
         .ok_or_else(|| ApiError::invalid("", "Service", &name, vec![Cause::required("spec")]))?;
-    let svc_type = spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+    let svc_type = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
     let mut allocated_ip = None;
     let invalid = |field: &str, value: Value, msg: String| {
-        ApiError::invalid("", "Service", &name, vec![Cause::invalid(field, &value, &msg)])
+        ApiError::invalid(
+            "",
+            "Service",
+            &name,
+            vec![Cause::invalid(field, &value, &msg)],
+        )
     };
     if svc_type != "ExternalName" {
         let requested = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
@@ -172,12 +186,17 @@ pub fn allocate(reg: &Registry, def: &ResourceDef, obj: &mut Value) -> ApiResult
                 None
             } else {
                 Some(requested.parse().map_err(|_| {
-                    invalid("spec.clusterIPs", json!([requested]), "must be a valid IP address".into())
+                    invalid(
+                        "spec.clusterIPs",
+                        json!([requested]),
+                        "must be a valid IP address".into(),
+                    )
                 })?)
             };
-            let ip = reg.services.allocate_ip(want).map_err(|m| {
-                invalid("spec.clusterIPs", json!([requested]), m)
-            })?;
+            let ip = reg
+                .services
+                .allocate_ip(want)
+                .map_err(|m| invalid("spec.clusterIPs", json!([requested]), m))?;
             allocated_ip = Some(ip.to_string());
             spec.insert("clusterIP".into(), json!(ip.to_string()));
             spec.insert("clusterIPs".into(), json!([ip.to_string()]));
@@ -189,7 +208,10 @@ pub fn allocate(reg: &Registry, def: &ResourceDef, obj: &mut Value) -> ApiResult
         let mut taken = Vec::new();
         let ports = spec.get_mut("ports").and_then(Value::as_array_mut);
         for (i, port) in ports.into_iter().flatten().enumerate() {
-            let requested = port.get("nodePort").and_then(Value::as_u64).map(|p| p as u16);
+            let requested = port
+                .get("nodePort")
+                .and_then(Value::as_u64)
+                .map(|p| p as u16);
             match reg.services.allocate_port(requested) {
                 Ok(p) => {
                     taken.push(p);
@@ -258,7 +280,11 @@ pub fn default_grace_period(def: &ResourceDef, obj: &Value) -> Option<i64> {
     if phase == "Succeeded" || phase == "Failed" {
         return Some(0);
     }
-    Some(obj["spec"]["terminationGracePeriodSeconds"].as_i64().unwrap_or(30))
+    Some(
+        obj["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30),
+    )
 }
 
 /// Namespaces are finalized by the namespace controller: deleting one
@@ -273,7 +299,9 @@ pub fn on_graceful_delete(def: &ResourceDef, obj: &mut Value) {
 /// metadata.finalizers (a namespace's spec.finalizers).
 pub fn has_pending_spec_finalizers(def: &ResourceDef, obj: &Value) -> bool {
     (def.group, def.plural) == ("", "namespaces")
-        && obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty())
+        && obj["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
 }
 
 /// Whether a finished delete answers with the deleted object (pods,

@@ -76,7 +76,15 @@ async fn start() -> anyhow::Result<(Server, Duration)> {
     wait_ready(port).await?;
     let ready = t0.elapsed();
     let kubeconfig = dir.path().join("kubeconfig.yaml");
-    Ok((Server { child, _dir: dir, kubeconfig, port }, ready))
+    Ok((
+        Server {
+            child,
+            _dir: dir,
+            kubeconfig,
+            port,
+        },
+        ready,
+    ))
 }
 
 fn spawn(dir: &std::path::Path) -> anyhow::Result<(Child, u16)> {
@@ -108,7 +116,10 @@ fn spawn(dir: &std::path::Path) -> anyhow::Result<(Child, u16)> {
 async fn wait_ready(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -162,7 +173,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 if i >= total {
                     return Ok::<_, kube::Error>(());
                 }
-                api.create(&PostParams::default(), &cm(format!("bench-{i:06}"))).await?;
+                api.create(&PostParams::default(), &cm(format!("bench-{i:06}")))
+                    .await?;
             }
         }));
     }
@@ -203,7 +215,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let l = api.list(&ListParams::default()).await?;
         lists.push(t.elapsed());
-        anyhow::ensure!(l.items.len() >= args.objects, "list returned {}", l.items.len());
+        anyhow::ensure!(
+            l.items.len() >= args.objects,
+            "list returned {}",
+            l.items.len()
+        );
     }
     lists.sort();
     println!(

@@ -47,7 +47,11 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
-    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let mut hosts = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     if let Ok(h) = hostname() {
         hosts.push(h);
     }
@@ -67,7 +71,10 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
         groups: vec!["system:masters".into(), "system:authenticated".into()],
     };
     let authenticators = Authenticators {
-        tokens: vec![Arc::new(StaticTokens::new(vec![(pki.admin_token.clone(), admin)]))],
+        tokens: vec![Arc::new(StaticTokens::new(vec![(
+            pki.admin_token.clone(),
+            admin,
+        )]))],
     };
     let server = ApiServer::bind(ServerConfig {
         bind: SocketAddr::new(args.bind_address, args.secure_port),
@@ -93,10 +100,17 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
     let url = format!("https://{host}:{}", addr.port());
     let kubeconfig_path = data_dir.join("kubeconfig.yaml");
     kubeconfig::write(&kubeconfig_path, &url, &pki)?;
-    println!("rkube {} serving Kubernetes {} on {url}", env!("CARGO_PKG_VERSION"), rkube_api::KUBERNETES_VERSION);
+    println!(
+        "rkube {} serving Kubernetes {} on {url}",
+        env!("CARGO_PKG_VERSION"),
+        rkube_api::KUBERNETES_VERSION
+    );
     println!("listening on port {}", addr.port());
     println!("kubeconfig: {}", kubeconfig_path.display());
-    println!("try: kubectl --kubeconfig {} get namespaces", kubeconfig_path.display());
+    println!(
+        "try: kubectl --kubeconfig {} get namespaces",
+        kubeconfig_path.display()
+    );
     println!("ready in {} ms", started.elapsed().as_millis());
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -25,9 +25,15 @@ pub fn kubectl_path() -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("kubectl is required in CI but {} is missing", path.display());
+        panic!(
+            "kubectl is required in CI but {} is missing",
+            path.display()
+        );
     }
-    eprintln!("SKIPPED: {} not found; install kubectl to run this test", path.display());
+    eprintln!(
+        "SKIPPED: {} not found; install kubectl to run this test",
+        path.display()
+    );
     None
 }
 
@@ -112,12 +118,21 @@ impl TestServer {
         let mut cmd = Command::new(kubectl);
         cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
         cmd.env("HOME", self.dir.path());
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run kubectl");
         if let Some(input) = stdin {
             use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
         }
         child.wait_with_output().expect("kubectl output")
     }
@@ -135,7 +150,13 @@ impl TestServer {
     }
 
     /// curl with the admin token; returns (status code, body).
-    pub fn curl(&self, method: &str, path: &str, body: Option<&str>, content_type: &str) -> (u16, String) {
+    pub fn curl(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> (u16, String) {
         let mut cmd = Command::new("curl");
         cmd.args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-X", method])
             .arg("-H")
@@ -158,14 +179,15 @@ impl TestServer {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
     }
 
     /// Stop with SIGTERM and wait for a clean exit.
     pub fn stop(mut self) -> tempfile::TempDir {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if let Ok(Some(status)) = c.try_wait() {
