@@ -67,9 +67,12 @@ impl ApiServer {
         let registry = Registry::new(cfg.backend, services);
         let app = Arc::new(App { registry });
         crate::bootstrap::run(&app, local_addr.port()).await?;
-        // Build the OpenAPI documents now, off the request path, so the
-        // first `kubectl explain` or validated create does not wait.
-        rkube_openapi::prebuild_in_background();
+        // The OpenAPI documents are built on first request (a fraction of
+        // a second in release builds) rather than at start, which keeps
+        // idle memory down for servers nobody explains against.
+        if std::env::var_os("RKUBE_OPENAPI_PREBUILD").is_some() {
+            rkube_openapi::prebuild_in_background();
+        }
         let shared = Arc::new(Shared {
             app: Arc::clone(&app),
             authn: cfg.authenticators,

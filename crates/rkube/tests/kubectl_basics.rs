@@ -321,7 +321,15 @@ fn bad_input_gets_upstream_status() {
     // A URL longer than HTTP/1.1 request lines may be gets 414.
     let long = format!("{}/api/v1/namespaces?x={}", s.url(), "a".repeat(70_000));
     let out = std::process::Command::new("curl")
-        .args(["-sk", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", &long])
+        .args([
+            "-sk",
+            "--http1.1",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &long,
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "414");
@@ -334,17 +342,48 @@ fn bad_input_gets_upstream_status() {
 fn generator_commands_send_protobuf_and_it_decodes() {
     let Some(k) = kubectl_path() else { return };
     let s = TestServer::start();
-    assert_eq!(s.ok(&k, &["create", "namespace", "team-a"]).trim(), "namespace/team-a created");
-    let ns: Value = serde_json::from_str(&s.ok(&k, &["get", "ns", "team-a", "-o", "json"])).unwrap();
+    assert_eq!(
+        s.ok(&k, &["create", "namespace", "team-a"]).trim(),
+        "namespace/team-a created"
+    );
+    let ns: Value =
+        serde_json::from_str(&s.ok(&k, &["get", "ns", "team-a", "-o", "json"])).unwrap();
     assert_eq!(ns["status"]["phase"], "Active");
     assert_eq!(ns["spec"]["finalizers"][0], "kubernetes");
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "team-a");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "team-a"
+    );
 
     assert_eq!(
-        s.ok(&k, &["create", "deployment", "nginx", "--image=nginx:1", "-n", "team-a"]).trim(),
+        s.ok(
+            &k,
+            &[
+                "create",
+                "deployment",
+                "nginx",
+                "--image=nginx:1",
+                "-n",
+                "team-a"
+            ]
+        )
+        .trim(),
         "deployment.apps/nginx created"
     );
-    let d: Value = serde_json::from_str(&s.ok(&k, &["get", "deploy", "nginx", "-n", "team-a", "-o", "json"])).unwrap();
+    let d: Value = serde_json::from_str(&s.ok(
+        &k,
+        &[
+            "get",
+            "deploy",
+            "nginx",
+            "-n",
+            "team-a",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ],
+    ))
+    .unwrap();
     assert_eq!(d["spec"]["replicas"], 1);
     assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
     assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
@@ -354,13 +393,37 @@ fn generator_commands_send_protobuf_and_it_decodes() {
     assert_eq!(c["image"], "nginx:1");
     assert_eq!(c["imagePullPolicy"], "IfNotPresent");
     assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
-    assert_eq!(d["metadata"]["managedFields"][0]["manager"], "kubectl-create");
+    assert_eq!(
+        d["metadata"]["managedFields"][0]["manager"],
+        "kubectl-create"
+    );
 
-    s.ok(&k, &["create", "secret", "generic", "creds", "--from-literal=user=admin"]);
-    assert_eq!(s.ok(&k, &["get", "secret", "creds", "-o", "jsonpath={.data.user}"]), "YWRtaW4=");
-    assert_eq!(s.ok(&k, &["get", "secret", "creds", "-o", "jsonpath={.type}"]), "Opaque");
+    s.ok(
+        &k,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "--from-literal=user=admin",
+        ],
+    );
+    assert_eq!(
+        s.ok(
+            &k,
+            &["get", "secret", "creds", "-o", "jsonpath={.data.user}"]
+        ),
+        "YWRtaW4="
+    );
+    assert_eq!(
+        s.ok(&k, &["get", "secret", "creds", "-o", "jsonpath={.type}"]),
+        "Opaque"
+    );
 
-    s.ok(&k, &["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    s.ok(
+        &k,
+        &["create", "service", "clusterip", "web", "--tcp=80:8080"],
+    );
     let svc: Value = serde_json::from_str(&s.ok(&k, &["get", "svc", "web", "-o", "json"])).unwrap();
     let ip = svc["spec"]["clusterIP"].as_str().unwrap();
     assert!(ip.starts_with("10.9") || ip.starts_with("10.10"), "{ip}");
@@ -391,7 +454,11 @@ fn explain_and_validation_read_the_served_openapi() {
     // v3 document and then sends the create.
     let good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checked\ndata:\n  a: b\n";
     let out = s.kubectl_stdin(&k, &["create", "-f", "-"], Some(good));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -407,12 +474,18 @@ fn watch_streams_changes_to_kubectl() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    s.ok(&k, &["create", "configmap", "watched", "--from-literal=a=b"]);
+    s.ok(
+        &k,
+        &["create", "configmap", "watched", "--from-literal=a=b"],
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     s.ok(&k, &["delete", "configmap", "watched"]);
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("watched")).collect();
-    assert!(lines.len() >= 2, "expected the create and the delete, got:\n{text}");
+    assert!(
+        lines.len() >= 2,
+        "expected the create and the delete, got:\n{text}"
+    );
     assert!(text.lines().next().unwrap().starts_with("NAME"), "{text}");
 }

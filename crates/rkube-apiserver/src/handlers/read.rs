@@ -160,6 +160,12 @@ pub async fn list(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
         continue_token: ctx.query.continue_token.clone().filter(|c| !c.is_empty()),
         revision,
     };
+    if rep == Representation::Object
+        && filter.fields.is_empty()
+        && ctx.version == ctx.def.storage_version
+    {
+        return list_raw(app, ctx, &filter, &opts).await;
+    }
     let keep = |obj: &Value| filter.matches(ctx, obj);
     let result = app
         .registry
@@ -241,4 +247,40 @@ pub async fn wait_for_revision(app: &App, min: i64) -> ApiResult<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The common list (plain objects, label selectors at most) rendered
+/// straight from stored bytes; see `registry::raw`.
+async fn list_raw(app: &App, ctx: &Ctx, filter: &Filter, opts: &ListOptions) -> ApiResult<Resp> {
+    let page = app
+        .registry
+        .list_with(ctx.def, ctx.namespace(), opts, |kv| {
+            let mut item = Vec::with_capacity(kv.value.len() + 32);
+            let labels = crate::registry::raw::list_item(&kv.value, kv.mod_revision, &mut item)
+                .map_err(|e| {
+                    ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key))
+                })?;
+            Ok(filter.labels.matches(&labels).then_some(item))
+        })
+        .await?;
+    let mut md = Map::new();
+    md.insert("resourceVersion".into(), json!(page.revision.to_string()));
+    if let Some(c) = &page.continue_token {
+        md.insert("continue".into(), json!(c));
+    }
+    if let Some(r) = page.remaining {
+        md.insert("remainingItemCount".into(), json!(r));
+    }
+    let head = json!({"kind": ctx.def.list_kind, "apiVersion": ctx.api_version(), "metadata": md});
+    let mut body = serde_json::to_vec(&head).unwrap_or_default();
+    body.pop(); // the closing brace; items follow
+    body.extend_from_slice(b",\"items\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(b"]}");
+    Ok(response::json_bytes(200, body))
 }

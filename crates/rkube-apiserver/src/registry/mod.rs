@@ -3,6 +3,7 @@
 
 pub mod allocator;
 pub mod managed_fields;
+pub mod raw;
 pub mod store;
 pub mod strategy;
 

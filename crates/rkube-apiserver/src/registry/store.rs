@@ -97,6 +97,15 @@ pub struct ListOptions {
     pub revision: i64,
 }
 
+/// One page of a list, whatever its items are.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub revision: i64,
+    pub continue_token: Option<String>,
+    pub remaining: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ListResult {
     pub items: Vec<Value>,
@@ -176,6 +185,29 @@ impl Registry {
         opts: &ListOptions,
         keep: &(dyn Fn(&Value) -> bool + Sync),
     ) -> ApiResult<ListResult> {
+        let page = self
+            .list_with(def, namespace, opts, |kv| {
+                let obj = decode(kv)?;
+                Ok(keep(&obj).then_some(obj))
+            })
+            .await?;
+        Ok(ListResult {
+            items: page.items,
+            revision: page.revision,
+            continue_token: page.continue_token,
+            remaining: page.remaining,
+        })
+    }
+
+    /// The paging loop of every list: `render` turns each stored object
+    /// into an item, or None to leave it out.
+    pub async fn list_with<T>(
+        &self,
+        def: &ResourceDef,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+        mut render: impl FnMut(&KeyValue) -> ApiResult<Option<T>>,
+    ) -> ApiResult<Page<T>> {
         let base = def.storage_prefix();
         let prefix = collection_prefix(def, namespace);
         let (mut revision, mut start_after) = match &opts.continue_token {
@@ -211,14 +243,13 @@ impl Registry {
             revision = page.revision;
             let last_key = page.kvs.last().map(|kv| kv.key.clone());
             for kv in &page.kvs {
-                let obj = decode(kv)?;
-                if keep(&obj) {
-                    items.push(obj);
+                if let Some(item) = render(kv)? {
+                    items.push(item);
                 }
             }
             let full = opts.limit != 0 && items.len() >= opts.limit;
             if !page.more {
-                return Ok(ListResult {
+                return Ok(Page {
                     items,
                     revision,
                     continue_token: None,
@@ -230,7 +261,7 @@ impl Registry {
                 let last = start_after.clone().unwrap_or_default();
                 let suffix = last.strip_prefix(&base).unwrap_or(&last).to_string();
                 let remaining = page.count - page.kvs.len() as i64;
-                return Ok(ListResult {
+                return Ok(Page {
                     items,
                     revision,
                     continue_token: Some(encode_continue(revision, &suffix)),
