@@ -465,7 +465,7 @@ fn explain_and_validation_read_the_served_openapi() {
 fn watch_streams_changes_to_kubectl() {
     let Some(k) = kubectl_path() else { return };
     let s = TestServer::start();
-    let mut child = std::process::Command::new(&k)
+    let child = std::process::Command::new(&k)
         .arg("--kubeconfig")
         .arg(&s.kubeconfig)
         .args(["get", "configmaps", "-w", "--request-timeout=8s"])
