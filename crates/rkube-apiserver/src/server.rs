@@ -65,7 +65,10 @@ impl ApiServer {
         let services =
             ServiceAllocator::new(&cfg.service_cidr, cfg.node_ports).map_err(anyhow::Error::msg)?;
         let registry = Registry::new(cfg.backend, services);
-        let app = Arc::new(App { registry });
+        let app = Arc::new(App {
+            registry,
+            service_accounts: cfg.authenticators.service_accounts.clone(),
+        });
         crate::bootstrap::run(&app, local_addr.port()).await?;
         // The OpenAPI documents are built on first request (a fraction of
         // a second in release builds) rather than at start, which keeps
@@ -160,29 +163,50 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/readyz/")
 }
 
-fn authenticate(shared: &Shared, req: &Request) -> Result<UserInfo, ApiError> {
-    if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
-        let raw = auth.to_str().unwrap_or("");
-        if let Some(token) = raw.strip_prefix("Bearer ").map(str::trim)
-            && !token.is_empty()
-        {
-            if let Some(user) = shared.authn.token(token) {
-                return Ok(user);
-            }
-            // A presented but invalid token fails even with a certificate.
-            return Err(ApiError::unauthorized());
+/// The bearer token and the certificate user of a request, read before
+/// any await (a request body is not Sync).
+fn credentials(req: &Request) -> (Option<String>, Option<UserInfo>) {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|raw| raw.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let peer = match req.extensions().get::<PeerUser>() {
+        Some(PeerUser(Some(user))) => Some(user.clone()),
+        _ => None,
+    };
+    (token, peer)
+}
+
+async fn authenticate(
+    shared: &Shared,
+    token: Option<String>,
+    peer: Option<UserInfo>,
+) -> Result<UserInfo, ApiError> {
+    if let Some(token) = token.as_deref()
+        && !token.is_empty()
+    {
+        if let Some(user) = shared.authn.token(token) {
+            return Ok(user);
         }
+        if let Some(sa) = &shared.authn.service_accounts
+            && let Some(verified) = sa.verify(token)
+            && crate::auth::bound_objects_exist(&shared.app, &verified, token).await
+        {
+            return Ok(verified.user());
+        }
+        // A presented but invalid token fails even with a certificate.
+        return Err(ApiError::unauthorized());
     }
-    if let Some(PeerUser(Some(user))) = req.extensions().get::<PeerUser>() {
-        return Ok(user.clone());
-    }
-    Err(ApiError::unauthorized())
+    peer.ok_or_else(ApiError::unauthorized)
 }
 
 async fn route(State(shared): State<Arc<Shared>>, mut req: Request) -> Response {
     let path = req.uri().path().to_string();
     if !is_public(&path) {
-        match authenticate(&shared, &req) {
+        let (token, peer) = credentials(&req);
+        match authenticate(&shared, token, peer).await {
             Ok(user) => {
                 req.extensions_mut().insert(user);
             }
@@ -197,6 +221,14 @@ async fn route(State(shared): State<Arc<Shared>>, mut req: Request) -> Response 
             health(&shared, &path, rest, req.uri().query()).await
         }
         (true, ["version"]) => response::json(200, &version_info()),
+        (true, [".well-known", "openid-configuration"]) => match &shared.authn.service_accounts {
+            Some(sa) => response::json(200, &sa.discovery()),
+            None => not_found(),
+        },
+        (true, ["openid", "v1", "jwks"]) => match &shared.authn.service_accounts {
+            Some(sa) => response::json(200, &sa.jwks()),
+            None => not_found(),
+        },
         (true, ["openapi", "v2"]) => crate::openapi::v2(req.headers()).await,
         (true, ["openapi", "v3"]) => crate::openapi::v3_index(req.headers()).await,
         (true, ["openapi", "v3", gv @ ..]) => {

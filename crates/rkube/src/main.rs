@@ -1,6 +1,7 @@
 //! rkube: a Kubernetes control plane in one binary.
 
 mod cmd;
+mod controllers;
 mod kubeconfig;
 mod pki;
 

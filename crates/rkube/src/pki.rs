@@ -18,6 +18,8 @@ pub struct Pki {
     pub admin_cert_pem: String,
     pub admin_key_pem: String,
     pub admin_token: String,
+    /// The service-account signing key (PKCS#8 P-256, PEM).
+    pub sa_key_pem: String,
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -126,7 +128,12 @@ impl Pki {
         if !token_file.exists() {
             write_private(&token_file, &random_token())?;
         }
+        let sa_key = dir.join("sa.key");
+        if !sa_key.exists() {
+            write_private(&sa_key, &KeyPair::generate()?.serialize_pem())?;
+        }
         Ok(Pki {
+            sa_key_pem: fs::read_to_string(&sa_key)?,
             ca_pem,
             server_cert_pem: fs::read_to_string(&server_crt)?,
             server_key_pem: fs::read_to_string(&server_key)?,
@@ -134,6 +141,23 @@ impl Pki {
             admin_key_pem: fs::read_to_string(&admin_key)?,
             admin_token: fs::read_to_string(&token_file)?.trim().to_string(),
         })
+    }
+
+    /// Signs and checks service-account tokens; `issuer` is the `iss` of
+    /// bound tokens.
+    pub fn service_account_tokens(
+        &self,
+        issuer: &str,
+    ) -> anyhow::Result<rkube_apiserver::auth::serviceaccount::ServiceAccountTokens> {
+        use rcgen::PublicKeyData;
+        let key = KeyPair::from_pem(&self.sa_key_pem)?;
+        rkube_apiserver::auth::serviceaccount::ServiceAccountTokens::new(
+            &self.sa_key_pem,
+            &key.public_key_pem(),
+            &key.subject_public_key_info(),
+            key.der_bytes(),
+            issuer,
+        )
     }
 
     /// TLS 1.2+ with HTTP/2 and HTTP/1.1 by ALPN; client certificates are

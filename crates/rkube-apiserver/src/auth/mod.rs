@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+pub mod serviceaccount;
+
 /// The authenticated user, as upstream's `user.Info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
@@ -66,6 +68,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone, Default)]
 pub struct Authenticators {
     pub tokens: Vec<Arc<dyn TokenAuthenticator>>,
+    /// Service-account JWTs; checked against stored objects by the server.
+    pub service_accounts: Option<Arc<serviceaccount::ServiceAccountTokens>>,
 }
 
 impl Authenticators {
@@ -94,4 +98,71 @@ pub fn user_from_certificate(der: &[u8]) -> Option<UserInfo> {
         uid: String::new(),
         groups,
     })
+}
+
+/// Whether the objects a service-account token names still exist with the
+/// uids it names: a token dies with its ServiceAccount, its Secret (legacy
+/// tokens must also still be the Secret's token) or its Pod.
+pub async fn bound_objects_exist(
+    app: &crate::handlers::App,
+    verified: &serviceaccount::Verified,
+    token: &str,
+) -> bool {
+    use base64::Engine;
+    use rkube_api::catalogue::lookup;
+    use serviceaccount::Verified;
+    let get = |plural: &'static str, ns: String, name: String| async move {
+        let def = lookup("", "v1", plural)?;
+        app.registry.get(def, Some(&ns), &name).await.ok()
+    };
+    let uid_is = |obj: &Option<serde_json::Value>, uid: &str| {
+        obj.as_ref().is_some_and(|o| {
+            o["metadata"]["uid"] == uid && !o["metadata"]["deletionTimestamp"].is_string()
+        })
+    };
+    match verified {
+        Verified::Legacy(c) => {
+            let sa = get(
+                "serviceaccounts",
+                c.namespace.clone(),
+                c.service_account_name.clone(),
+            )
+            .await;
+            if !uid_is(&sa, &c.service_account_uid) {
+                return false;
+            }
+            let secret = get("secrets", c.namespace.clone(), c.secret_name.clone()).await;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(token);
+            secret.is_some_and(|s| s["data"]["token"] == encoded.as_str())
+        }
+        Verified::Bound(c) => {
+            let k = &c.kubernetes;
+            let sa = get(
+                "serviceaccounts",
+                k.namespace.clone(),
+                k.serviceaccount.name.clone(),
+            )
+            .await;
+            if !uid_is(&sa, &k.serviceaccount.uid) {
+                return false;
+            }
+            if let Some(p) = &k.pod
+                && !uid_is(
+                    &get("pods", k.namespace.clone(), p.name.clone()).await,
+                    &p.uid,
+                )
+            {
+                return false;
+            }
+            if let Some(s) = &k.secret
+                && !uid_is(
+                    &get("secrets", k.namespace.clone(), s.name.clone()).await,
+                    &s.uid,
+                )
+            {
+                return false;
+            }
+            true
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod delete;
 mod read;
 mod scale;
 mod table;
+mod token;
 mod watch;
 mod write;
 
@@ -28,6 +29,8 @@ use crate::registry::Registry;
 /// Everything a handler needs, shared by all requests.
 pub struct App {
     pub registry: Registry,
+    /// Issues TokenRequest tokens (serviceaccounts/token).
+    pub service_accounts: Option<Arc<crate::auth::serviceaccount::ServiceAccountTokens>>,
 }
 
 /// One resource request, parsed.

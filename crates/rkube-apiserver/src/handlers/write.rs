@@ -200,6 +200,9 @@ pub async fn create_subresource(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> Ap
         ctx.info.subresource.as_deref(),
     ) {
         ("", "pods", Some("binding")) => bind_pod(app, ctx, bytes).await,
+        ("", "serviceaccounts", Some("token")) => {
+            super::token::request_token(app, ctx, bytes).await
+        }
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),

@@ -33,6 +33,9 @@ pub struct ServerArgs {
     pub service_node_port_range: String,
 }
 
+/// kubeadm's default `--service-account-issuer`.
+const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
 fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
     let (lo, hi) = s
         .split_once('-')
@@ -42,7 +45,16 @@ fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
     Ok((lo, hi))
 }
 
-pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
+/// A kube-rs client for the control loops that run in this process: the
+/// same HTTPS API and credentials a separate process would use.
+async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let kc = Kubeconfig::read_from(kubeconfig)?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    Ok(kube::Client::try_from(cfg)?)
+}
+
+pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
@@ -70,11 +82,13 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
         uid: String::new(),
         groups: vec!["system:masters".into(), "system:authenticated".into()],
     };
+    let service_accounts = Arc::new(pki.service_account_tokens(SERVICE_ACCOUNT_ISSUER)?);
     let authenticators = Authenticators {
         tokens: vec![Arc::new(StaticTokens::new(vec![(
             pki.admin_token.clone(),
             admin,
         )]))],
+        service_accounts: Some(Arc::clone(&service_accounts)),
     };
     let server = ApiServer::bind(ServerConfig {
         bind: SocketAddr::new(args.bind_address, args.secure_port),
@@ -111,6 +125,15 @@ pub async fn run(args: ServerArgs, _control_loops: bool) -> anyhow::Result<()> {
         "try: kubectl --kubeconfig {} get namespaces",
         kubeconfig_path.display()
     );
+    if control_loops {
+        let client = loopback_client(&kubeconfig_path).await?;
+        let token = crate::controllers::token::TokenController {
+            client: client.clone(),
+            signer: Arc::clone(&service_accounts),
+            ca_pem: pki.ca_pem.clone(),
+        };
+        tokio::spawn(token.run());
+    }
     println!("ready in {} ms", started.elapsed().as_millis());
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
