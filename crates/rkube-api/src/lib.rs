@@ -7,6 +7,7 @@ pub mod conversion;
 pub mod defaults;
 pub mod meta;
 pub mod names;
+pub mod patch;
 pub mod patch_strategy;
 pub mod printers;
 pub mod selectors;

@@ -460,9 +460,20 @@ pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
 
 pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
     let format = body_format(&ctx.headers)?;
+    let strategic_root = match format {
+        BodyFormat::StrategicMergePatch => Some(
+            rkube_api::patch::root_definition(ctx.def.group, &ctx.version, ctx.def.kind)
+                .ok_or_else(|| {
+                    ApiError::unsupported_media_type("application/strategic-merge-patch+json")
+                })?,
+        ),
+        _ => None,
+    };
     let patch_doc = match format {
-        BodyFormat::MergePatch | BodyFormat::JsonPatch => body::parse_json(&bytes)?,
-        BodyFormat::StrategicMergePatch | BodyFormat::ApplyPatch => {
+        BodyFormat::MergePatch | BodyFormat::JsonPatch | BodyFormat::StrategicMergePatch => {
+            body::parse_json(&bytes)?
+        }
+        BodyFormat::ApplyPatch => {
             return Err(ApiError::unsupported_media_type(
                 ctx.headers
                     .get(http::header::CONTENT_TYPE)
@@ -487,6 +498,16 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
         |old| {
             let mut doc = to_client(ctx, old.clone());
             match format {
+                BodyFormat::StrategicMergePatch => {
+                    if !patch_doc.is_object() {
+                        return Err(ApiError::bad_request(
+                            "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+                        ));
+                    }
+                    let root = strategic_root.expect("set for strategic patches");
+                    doc = rkube_api::patch::strategic_merge(&doc, &patch_doc, &rkube_api::patch::BUILTIN, root)
+                        .map_err(|e| ApiError::new(e.code(), e.reason(), e.status_message().to_string()))?;
+                }
                 BodyFormat::MergePatch => {
                     if !patch_doc.is_object() {
                         return Err(ApiError::bad_request(
