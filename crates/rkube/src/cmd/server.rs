@@ -25,6 +25,10 @@ pub struct ServerArgs {
     /// Simulated worker nodes (besides the control-plane node).
     #[arg(long, default_value_t = 3)]
     pub nodes: u32,
+    /// Do not register the simulated control-plane node (with --nodes 0,
+    /// no node at all).
+    #[arg(long)]
+    pub no_control_plane_node: bool,
     /// The range Service cluster IPs are allocated from.
     #[arg(long, default_value = "10.96.0.0/12")]
     pub service_cluster_ip_range: String,
@@ -47,7 +51,7 @@ fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
 
 /// A kube-rs client for the control loops that run in this process: the
 /// same HTTPS API and credentials a separate process would use.
-async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+pub async fn loopback_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let kc = Kubeconfig::read_from(kubeconfig)?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
@@ -133,6 +137,29 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             ca_pem: pki.ca_pem.clone(),
         };
         tokio::spawn(token.run());
+        // The control loops run until the process ends.
+        let forever = futures::future::pending::<()>;
+        let c = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = rkube_controllers::run_all(c, forever()).await {
+                tracing::error!("controllers stopped: {e:#}");
+            }
+        });
+        let c = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = rkube_scheduler::run(c, forever()).await {
+                tracing::error!("scheduler stopped: {e:#}");
+            }
+        });
+        if args.nodes > 0 || !args.no_control_plane_node {
+            let c = client.clone();
+            let workers = args.nodes;
+            tokio::spawn(async move {
+                if let Err(e) = rkube_node::run_cluster(c, workers, forever()).await {
+                    tracing::error!("simulated nodes stopped: {e:#}");
+                }
+            });
+        }
     }
     println!("ready in {} ms", started.elapsed().as_millis());
     let shutdown = async {

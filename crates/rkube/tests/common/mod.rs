@@ -45,8 +45,15 @@ impl TestServer {
 
     /// Start on an existing data directory (for restart tests).
     pub fn start_in(dir: tempfile::TempDir) -> TestServer {
+        Self::start_with(dir, &["--nodes", "0"])
+    }
+
+    /// Start with extra `rkube server` flags.
+    pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rkube"))
-            .args(["server", "--secure-port", "0", "--nodes", "0", "--data-dir"])
+            .args(["server", "--secure-port", "0"])
+            .args(extra)
+            .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,454 @@
+//! The ReplicaSet controller: keeps `spec.replicas` active pods for each
+//! ReplicaSet, adopts matching orphans, releases pods it no longer
+//! selects, and reports the counts in the status subresource.
+
+pub mod pods;
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams};
+use kube::{Client, ResourceExt};
+
+use crate::claim;
+use crate::events::{Recorder, reference};
+use crate::expectations::Expectations;
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::util::{
+    api_code, controller_ref, is_being_deleted, is_pod_active, owner_ref, post_params,
+    selector_is_empty, selector_matches, until_available,
+};
+
+/// At most this many pods are created or deleted in one sync.
+const BURST_REPLICAS: usize = 500;
+const WORKERS: usize = 5;
+
+pub struct ReplicaSetController {
+    client: Client,
+    sets: Informer<ReplicaSet>,
+    pods: Informer<Pod>,
+    queue: Arc<Queue<Key>>,
+    expectations: Arc<Expectations>,
+    recorder: Recorder,
+}
+
+/// The ReplicaSet that controls `pod`, if the reference names one.
+fn owner_key(pod: &Pod) -> Option<Key> {
+    let r = controller_ref(&pod.metadata)?;
+    (r.kind == "ReplicaSet" && r.api_version.starts_with("apps/"))
+        .then(|| Key::new(pod.namespace().unwrap_or_default(), r.name.clone()))
+}
+
+impl ReplicaSetController {
+    pub fn new(factory: &Factory) -> Arc<Self> {
+        let c = Arc::new(ReplicaSetController {
+            client: factory.client().clone(),
+            sets: factory.informer::<ReplicaSet>(),
+            pods: factory.informer::<Pod>(),
+            queue: Queue::new(),
+            expectations: Arc::new(Expectations::default()),
+            recorder: Recorder::new(factory.client().clone(), "replicaset-controller"),
+        });
+        let (queue, exp) = (Arc::clone(&c.queue), Arc::clone(&c.expectations));
+        c.sets.on_change(move |ch| match ch {
+            Change::Added(rs) | Change::Updated { new: rs, .. } => queue.add(Key::of(rs.as_ref())),
+            Change::Deleted(rs) => {
+                exp.forget(&Key::of(rs.as_ref()));
+                queue.add(Key::of(rs.as_ref()));
+            }
+        });
+        let weak = Arc::downgrade(&c);
+        c.pods.on_change(move |ch| {
+            if let Some(c) = weak.upgrade() {
+                c.pod_changed(ch);
+            }
+        });
+        c
+    }
+
+    fn pod_changed(&self, ch: &Change<'_, Pod>) {
+        match ch {
+            Change::Added(p) => {
+                let pk = Key::of(p.as_ref());
+                match owner_key(p) {
+                    Some(rs) if is_being_deleted(&p.metadata) => {
+                        self.expectations.deletion_observed(&rs, &pk);
+                        self.queue.add(rs);
+                    }
+                    Some(rs) => {
+                        self.expectations.creation_observed(&rs);
+                        self.queue.add(rs);
+                    }
+                    None if controller_ref(&p.metadata).is_none() => self.enqueue_selecting(p),
+                    None => {}
+                }
+            }
+            Change::Updated { old, new } => {
+                let pk = Key::of(new.as_ref());
+                let (old_owner, new_owner) = (owner_key(old), owner_key(new));
+                if is_being_deleted(&new.metadata)
+                    && !is_being_deleted(&old.metadata)
+                    && let Some(rs) = &new_owner
+                {
+                    self.expectations.deletion_observed(rs, &pk);
+                }
+                if old_owner != new_owner
+                    && let Some(rs) = old_owner
+                {
+                    self.queue.add(rs);
+                }
+                match new_owner {
+                    Some(rs) => {
+                        if let Some(set) = self.sets.get(&rs.namespace, &rs.name) {
+                            let min_ready = set.spec.min_ready_seconds.unwrap_or(0);
+                            if let Some(d) = until_available(new, min_ready) {
+                                self.queue.add_after(rs.clone(), d);
+                            }
+                        }
+                        self.queue.add(rs);
+                    }
+                    None if controller_ref(&new.metadata).is_none()
+                        && (old.metadata.labels != new.metadata.labels
+                            || controller_ref(&old.metadata).is_some()) =>
+                    {
+                        self.enqueue_selecting(new)
+                    }
+                    None => {}
+                }
+            }
+            Change::Deleted(p) => {
+                if let Some(rs) = owner_key(p) {
+                    self.expectations
+                        .deletion_observed(&rs, &Key::of(p.as_ref()));
+                    self.queue.add(rs);
+                }
+            }
+        }
+    }
+
+    /// Queue every ReplicaSet whose selector matches an orphan pod.
+    fn enqueue_selecting(&self, pod: &Pod) {
+        let ns = pod.namespace().unwrap_or_default();
+        for rs in self.sets.list_namespace(&ns) {
+            let sel = &rs.spec.selector;
+            if !selector_is_empty(sel) && selector_matches(sel, pod.metadata.labels.as_ref()) {
+                self.queue.add(Key::of(rs.as_ref()));
+            }
+        }
+    }
+
+    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
+        tokio::select! {
+            _ = async { self.sets.wait_synced().await; self.pods.wait_synced().await } => {}
+            _ = shutdown.wait() => return,
+        }
+        let queue = Arc::clone(&self.queue);
+        let sd_queue = Arc::clone(&self.queue);
+        let mut sd = shutdown.clone();
+        tokio::spawn(async move {
+            sd.wait().await;
+            sd_queue.shut_down();
+        });
+        let me = Arc::clone(&self);
+        run_workers("replicaset", queue, WORKERS, move |key| {
+            let me = Arc::clone(&me);
+            async move { me.sync(key).await }
+        })
+        .await;
+    }
+
+    async fn sync(&self, key: Key) -> SyncResult {
+        let Some(rs) = self.sets.get(&key.namespace, &key.name) else {
+            self.expectations.forget(&key);
+            return Ok(None);
+        };
+        let needs_sync = self.expectations.satisfied(&key);
+        let pods = self.claim_pods(&rs).await?;
+        let active: Vec<Arc<Pod>> = pods.iter().filter(|p| is_pod_active(p)).cloned().collect();
+        let mut failure = None;
+        let mut manage_err = None;
+        if needs_sync && !is_being_deleted(&rs.metadata) {
+            if let Err((reason, e)) = self.manage(&key, &rs, &active).await {
+                failure = Some((reason, format!("{e:#}")));
+                manage_err = Some(e);
+            }
+        } else if !needs_sync {
+            // Keep the last failure until the next manage settles it.
+            failure = rs
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .find(|c| {
+                    c.type_.as_deref() == Some("ReplicaFailure")
+                        && c.status.as_deref() == Some("True")
+                })
+                .map(|c| {
+                    (
+                        if c.reason.as_deref() == Some("FailedDelete") {
+                            "FailedDelete"
+                        } else {
+                            "FailedCreate"
+                        },
+                        c.message.clone().unwrap_or_default(),
+                    )
+                });
+        }
+        let status = pods::calculate_status(&rs, &pods, failure);
+        self.update_status(&rs, status).await?;
+        if let Some(e) = manage_err {
+            return Err(e);
+        }
+        let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+        let next = active
+            .iter()
+            .filter_map(|p| until_available(p, min_ready))
+            .min();
+        Ok(next)
+    }
+
+    /// The pods `rs` controls, after adopting matching orphans and
+    /// releasing pods it no longer selects.
+    async fn claim_pods(&self, rs: &ReplicaSet) -> anyhow::Result<Vec<Arc<Pod>>> {
+        let ns = rs.namespace().unwrap_or_default();
+        let uid = rs.uid().unwrap_or_default();
+        let selector = rs.spec.selector.clone();
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let mut owned = Vec::new();
+        let mut can_adopt: Option<bool> = None;
+        for p in self.pods.list_namespace(&ns) {
+            let matches = !selector_is_empty(&selector)
+                && selector_matches(&selector, p.metadata.labels.as_ref());
+            match controller_ref(&p.metadata) {
+                Some(r) if r.uid == uid => {
+                    if matches {
+                        owned.push(p);
+                    } else if !is_being_deleted(&p.metadata) {
+                        match claim::release(&api, &p.metadata, &uid).await {
+                            Ok(_) => {}
+                            Err(e) if matches!(api_code(&e), Some(404) | Some(409)) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                Some(_) => {}
+                None if matches && !is_being_deleted(&p.metadata) => {
+                    if can_adopt.is_none() {
+                        can_adopt = Some(self.can_adopt(rs).await?);
+                    }
+                    if can_adopt == Some(true) {
+                        let r = owner_ref("apps/v1", "ReplicaSet", &rs.metadata);
+                        match claim::adopt(&api, &p.metadata, r).await {
+                            Ok(adopted) => owned.push(Arc::new(adopted)),
+                            Err(e) if matches!(api_code(&e), Some(404) | Some(409)) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(owned)
+    }
+
+    /// A fresh read: adopt only for a ReplicaSet that still exists with
+    /// the same uid and is not being deleted.
+    async fn can_adopt(&self, rs: &ReplicaSet) -> anyhow::Result<bool> {
+        let api: Api<ReplicaSet> =
+            Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
+        Ok(match api.get_opt(&rs.name_any()).await? {
+            Some(fresh) => fresh.uid() == rs.uid() && !is_being_deleted(&fresh.metadata),
+            None => false,
+        })
+    }
+
+    /// Create or delete pods to reach the desired count.
+    async fn manage(
+        &self,
+        key: &Key,
+        rs: &ReplicaSet,
+        active: &[Arc<Pod>],
+    ) -> Result<(), (&'static str, anyhow::Error)> {
+        let spec = rs.spec.clone();
+        let desired = spec.replicas.unwrap_or(1).max(0) as usize;
+        if active.len() < desired {
+            let Some(template) = spec.template.as_ref() else {
+                return Ok(());
+            };
+            let n = (desired - active.len()).min(BURST_REPLICAS);
+            self.expectations.expect_creations(key, n);
+            self.create_pods(key, rs, template, n)
+                .await
+                .map_err(|e| ("FailedCreate", e))
+        } else if active.len() > desired {
+            let n = (active.len() - desired).min(BURST_REPLICAS);
+            let related = self.related_pods(rs);
+            let mut victims = active.to_vec();
+            pods::deletion_order(&mut victims, &related);
+            victims.truncate(n);
+            self.expectations
+                .expect_deletions(key, victims.iter().map(|p| Key::of(p.as_ref())));
+            self.delete_pods(key, rs, &victims)
+                .await
+                .map_err(|e| ("FailedDelete", e))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Create `n` pods in batches of 1, 2, 4, ... stopping at the first
+    /// batch with a failure, so a failing create is not repeated n times.
+    async fn create_pods(
+        &self,
+        key: &Key,
+        rs: &ReplicaSet,
+        template: &k8s_openapi::api::core::v1::PodTemplateSpec,
+        n: usize,
+    ) -> anyhow::Result<()> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
+        let pod = pods::pod_from_template(rs, template);
+        let rs_ref = reference(rs);
+        let mut remaining = n;
+        let mut batch = 1usize;
+        while remaining > 0 {
+            let size = batch.min(remaining);
+            let pp = post_params();
+            let results = join_all((0..size).map(|_| api.create(&pp, &pod))).await;
+            let mut first_err = None;
+            for r in results {
+                match r {
+                    Ok(p) => self.recorder.normal(
+                        rs_ref.clone(),
+                        "SuccessfulCreate",
+                        format!("Created pod: {}", p.name_any()),
+                    ),
+                    Err(e) => {
+                        self.expectations.creation_observed(key);
+                        // A terminating namespace refuses new pods: not a
+                        // failure of this controller.
+                        let terminating = matches!(&e, kube::Error::Api(s)
+                            if s.code == 403 && s.message.contains("being terminated"));
+                        if !terminating {
+                            self.recorder.warning(
+                                rs_ref.clone(),
+                                "FailedCreate",
+                                format!("Error creating: {e}"),
+                            );
+                        }
+                        if first_err.is_none() && !terminating {
+                            first_err = Some(e);
+                        }
+                    }
+                }
+            }
+            remaining -= size;
+            if let Some(e) = first_err {
+                for _ in 0..remaining {
+                    self.expectations.creation_observed(key);
+                }
+                return Err(e.into());
+            }
+            batch *= 2;
+        }
+        Ok(())
+    }
+
+    async fn delete_pods(
+        &self,
+        key: &Key,
+        rs: &ReplicaSet,
+        victims: &[Arc<Pod>],
+    ) -> anyhow::Result<()> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
+        let rs_ref = reference(rs);
+        let results = join_all(victims.iter().map(|p| {
+            let api = api.clone();
+            async move { (p, api.delete(&p.name_any(), &DeleteParams::default()).await) }
+        }))
+        .await;
+        let mut first_err = None;
+        for (p, r) in results {
+            match r {
+                Ok(_) => self.recorder.normal(
+                    rs_ref.clone(),
+                    "SuccessfulDelete",
+                    format!("Deleted pod: {}", p.name_any()),
+                ),
+                Err(e) => {
+                    self.expectations
+                        .deletion_observed(key, &Key::of(p.as_ref()));
+                    if api_code(&e) != Some(404) {
+                        self.recorder.warning(
+                            rs_ref.clone(),
+                            "FailedDelete",
+                            format!("Error deleting: {e}"),
+                        );
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Active pods of every ReplicaSet with the same controller as `rs`
+    /// (the other revisions of one Deployment): spreading deletions over
+    /// nodes counts them all.
+    fn related_pods(&self, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
+        let ns = rs.namespace().unwrap_or_default();
+        let owner = controller_ref(&rs.metadata).map(|r| r.uid.clone());
+        let sibling_names: Vec<String> = match &owner {
+            Some(uid) => self
+                .sets
+                .list_namespace(&ns)
+                .into_iter()
+                .filter(|s| controller_ref(&s.metadata).is_some_and(|r| &r.uid == uid))
+                .map(|s| s.name_any())
+                .collect(),
+            None => vec![rs.name_any()],
+        };
+        self.pods
+            .list_namespace(&ns)
+            .into_iter()
+            .filter(|p| is_pod_active(p))
+            .filter(|p| owner_key(p).is_some_and(|k| sibling_names.contains(&k.name)))
+            .collect()
+    }
+
+    async fn update_status(
+        &self,
+        rs: &ReplicaSet,
+        status: k8s_openapi::api::apps::v1::ReplicaSetStatus,
+    ) -> anyhow::Result<()> {
+        if rs.status.as_ref() == Some(&status) {
+            return Ok(());
+        }
+        let api: Api<ReplicaSet> =
+            Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
+        let mut next = rs.clone();
+        next.status = Some(status.clone());
+        match api
+            .replace_status(&rs.name_any(), &post_params(), &next)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if api_code(&e) == Some(409) => {
+                // One retry on a fresh read, as upstream does.
+                let mut fresh = api.get(&rs.name_any()).await?;
+                if fresh.uid() != rs.uid() {
+                    return Ok(());
+                }
+                fresh.status = Some(status);
+                api.replace_status(&rs.name_any(), &post_params(), &fresh)
+                    .await?;
+                Ok(())
+            }
+            Err(e) if api_code(&e) == Some(404) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
