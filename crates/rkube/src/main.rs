@@ -25,6 +25,12 @@ enum Command {
     Server(cmd::server::ServerArgs),
     /// The API server alone.
     Apiserver(cmd::server::ServerArgs),
+    /// The controllers alone, against the API server of a kubeconfig.
+    ControllerManager(cmd::components::RemoteArgs),
+    /// The scheduler alone, against the API server of a kubeconfig.
+    Scheduler(cmd::components::RemoteArgs),
+    /// Add simulated nodes to the cluster of a kubeconfig.
+    Node(cmd::components::NodeArgs),
     /// Measure a fresh server: start-up, memory, creates, GET, LIST, watch.
     Bench(cmd::bench::BenchArgs),
 }
@@ -45,5 +51,10 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => runtime.block_on(cmd::server::run(args, true)),
         Command::Apiserver(args) => runtime.block_on(cmd::server::run(args, false)),
         Command::Bench(args) => runtime.block_on(cmd::bench::run(args)),
+        Command::ControllerManager(args) => {
+            runtime.block_on(cmd::components::controller_manager(args))
+        }
+        Command::Scheduler(args) => runtime.block_on(cmd::components::scheduler(args)),
+        Command::Node(args) => runtime.block_on(cmd::components::node(args)),
     }
 }
