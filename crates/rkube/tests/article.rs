@@ -304,4 +304,5 @@ fn the_article_end_to_end() {
         );
     }
     let _ = proxy.kill();
+    let _ = proxy.wait();
 }
