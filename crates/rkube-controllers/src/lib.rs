@@ -14,6 +14,7 @@ pub mod events;
 pub mod expectations;
 pub mod gc;
 pub mod hpa;
+pub mod leader;
 pub mod mapper;
 pub mod namespace;
 pub mod replicaset;
@@ -105,6 +106,20 @@ pub async fn run(
         let _ = h.await;
     }
     results.into_iter().collect()
+}
+
+/// Run the named controllers while this process holds the election's
+/// Lease (see `leader`), until `shutdown` completes.
+pub async fn run_elected(
+    client: Client,
+    names: &[&str],
+    election: leader::LeaderElection,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    leader::run_elected(client.clone(), election, shutdown, |stop| {
+        run(client.clone(), names, stop)
+    })
+    .await
 }
 
 /// Run every controller until `shutdown` completes.

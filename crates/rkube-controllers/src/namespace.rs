@@ -102,11 +102,9 @@ impl NamespaceController {
             .update_conditions(&api, ns, &remaining, discovery_err.as_deref())
             .await?;
         if !done {
-            let wait = if remaining.grace > 0 {
-                Duration::from_secs(remaining.grace as u64)
-            } else {
-                Duration::from_secs(1)
-            };
+            // Pods wait out their grace period; other content (finalizers)
+            // is looked at again every two seconds.
+            let wait = Duration::from_secs(remaining.grace.max(2) as u64);
             return Ok(Some(wait.min(Duration::from_secs(30))));
         }
         let mut finalized = ns.clone();

@@ -68,6 +68,9 @@ async fn set_image(api: &Api<Deployment>, image: &str) {
 async fn rolled_out(api: &Api<Deployment>) -> Deployment {
     wait_for("rollout to finish", T, || async {
         let d = api.get("nginx").await.unwrap();
+        if std::env::var("DEBUG_ROLLOUT").is_ok() {
+            eprintln!("{:?} gen {:?}", d.status, d.metadata.generation);
+        }
         let s = d.status.clone()?;
         let want = d.spec.replicas.unwrap_or(1);
         (s.observed_generation >= d.metadata.generation
@@ -458,13 +461,19 @@ async fn scaling_a_stuck_rollout_is_proportional() {
             max_unavailable: Some(IntOrString::Int(2)),
         }),
     });
-    deployments.create(&PostParams::default(), &d).await.unwrap();
+    deployments
+        .create(&PostParams::default(), &d)
+        .await
+        .unwrap();
     rolled_out(&deployments).await;
     set_image(&deployments, "nginx:broken").await;
     // Stuck: the new pods never turn ready; 8 old stay available.
     let stuck = wait_for("stuck rollout", T, || async {
         let sets = replica_sets(&client).await;
-        let sizes: Vec<i32> = sets.iter().map(|rs| rs.spec.replicas.unwrap_or(0)).collect();
+        let sizes: Vec<i32> = sets
+            .iter()
+            .map(|rs| rs.spec.replicas.unwrap_or(0))
+            .collect();
         (sizes == [8, 5]).then_some(sizes)
     })
     .await;
@@ -478,15 +487,27 @@ async fn scaling_a_stuck_rollout_is_proportional() {
     // and 2 to the new one (5 of 13).
     let sets = wait_for("proportional scale", T, || async {
         let sets = replica_sets(&client).await;
-        let sizes: Vec<i32> = sets.iter().map(|rs| rs.spec.replicas.unwrap_or(0)).collect();
+        let sizes: Vec<i32> = sets
+            .iter()
+            .map(|rs| rs.spec.replicas.unwrap_or(0))
+            .collect();
         (sizes.iter().sum::<i32>() == 18).then_some(sets)
     })
     .await;
-    let sizes: Vec<i32> = sets.iter().map(|rs| rs.spec.replicas.unwrap_or(0)).collect();
+    let sizes: Vec<i32> = sets
+        .iter()
+        .map(|rs| rs.spec.replicas.unwrap_or(0))
+        .collect();
     assert_eq!(sizes, [11, 7]);
     for rs in &sets {
-        assert_eq!(rs.annotations()["deployment.kubernetes.io/desired-replicas"], "15");
-        assert_eq!(rs.annotations()["deployment.kubernetes.io/max-replicas"], "18");
+        assert_eq!(
+            rs.annotations()["deployment.kubernetes.io/desired-replicas"],
+            "15"
+        );
+        assert_eq!(
+            rs.annotations()["deployment.kubernetes.io/max-replicas"],
+            "18"
+        );
     }
     controllers.stop().await;
     server.stop();

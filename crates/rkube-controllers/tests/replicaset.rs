@@ -96,6 +96,10 @@ async fn replica_set_keeps_its_pods_and_replaces_a_deleted_one() {
         assert_eq!(owner.uid, rs.uid().unwrap());
         assert_eq!(owner.controller, Some(true));
         assert_eq!(owner.block_owner_deletion, Some(true));
+        // As in the article's watch output.
+        let mf = &p.metadata.managed_fields.as_ref().expect("managedFields")[0];
+        assert_eq!(mf.manager.as_deref(), Some("kube-controller-manager"));
+        assert_eq!(mf.operation.as_deref(), Some("Update"));
     }
     let status = wait_for("status with 3 available", T, || async {
         let s = sets.get_status("web").await.unwrap().status?;

@@ -174,8 +174,14 @@ impl GarbageCollector {
                 let _ = tokio::time::timeout(INITIAL_SYNC_TIMEOUT, all).await;
                 let _ = ready.send(true);
             }
+            // Until discovery first works, try again soon.
+            let wait = if running.is_empty() {
+                Duration::from_secs(2)
+            } else {
+                RESYNC_MONITORS
+            };
             tokio::select! {
-                _ = tokio::time::sleep(RESYNC_MONITORS) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait() => break,
             }
         }

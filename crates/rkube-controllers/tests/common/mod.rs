@@ -1,4 +1,4 @@
-//! A real `rkube server` (the workspace's built binary, `cargo build -p
+//! A real `rkube apiserver` (the workspace's built binary, `cargo build -p
 //! rkube`) on a free loopback port in a temporary directory, controllers
 //! run in-process against it, and a stand-in kubelet that marks pods
 //! Running and Ready (there are no simulated nodes in these tests).
@@ -48,7 +48,16 @@ impl TestServer {
     pub fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(rkube_binary())
-            .args(["server", "--secure-port", "0", "--nodes", "0", "--data-dir"])
+            // The API server alone: these tests run the controllers
+            // in-process (`rkube server` would run its own as well).
+            .args([
+                "apiserver",
+                "--secure-port",
+                "0",
+                "--nodes",
+                "0",
+                "--data-dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -262,7 +271,9 @@ pub fn fake_kubelet(client: &Client, namespace: &str, delay: Duration) -> FakeKu
                 if held.lock().unwrap().contains(&image) {
                     return;
                 }
-                let _ = mark_ready(&api, &name).await;
+                if let Err(e) = mark_ready(&api, &name).await {
+                    eprintln!("fake kubelet: marking {name} ready: {e}");
+                }
             });
         }
     });
@@ -271,7 +282,10 @@ pub fn fake_kubelet(client: &Client, namespace: &str, delay: Duration) -> FakeKu
 
 /// Set a pod Running and Ready through pods/status.
 pub async fn mark_ready(api: &Api<Pod>, name: &str) -> kube::Result<()> {
-    for _ in 0..10 {
+    for attempt in 0..20 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+        }
         let Some(mut pod) = api.get_opt(name).await? else {
             return Ok(());
         };
@@ -297,7 +311,9 @@ pub async fn mark_ready(api: &Api<Pod>, name: &str) -> kube::Result<()> {
         pod.status = Some(PodStatus { ..status });
         match api.replace_status(name, &PostParams::default(), &pod).await {
             Ok(_) => return Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                continue;
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(e) => return Err(e),
         }

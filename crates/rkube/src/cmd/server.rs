@@ -129,6 +129,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
         "try: kubectl --kubeconfig {} get namespaces",
         kubeconfig_path.display()
     );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     if control_loops {
         let client = loopback_client(&kubeconfig_path).await?;
         let token = crate::controllers::token::TokenController {
@@ -137,25 +138,33 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             ca_pem: pki.ca_pem.clone(),
         };
         tokio::spawn(token.run());
-        // The control loops run until the process ends.
-        let forever = futures::future::pending::<()>;
+        // The control loops stop on SIGTERM, before the API server does.
+        let forever = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
         let c = client.clone();
+        let stop = forever();
         tokio::spawn(async move {
-            if let Err(e) = rkube_controllers::run_all(c, forever()).await {
+            if let Err(e) = rkube_controllers::run_all(c, stop).await {
                 tracing::error!("controllers stopped: {e:#}");
             }
         });
         let c = client.clone();
+        let stop = forever();
         tokio::spawn(async move {
-            if let Err(e) = rkube_scheduler::run(c, forever()).await {
+            if let Err(e) = rkube_scheduler::run(c, stop).await {
                 tracing::error!("scheduler stopped: {e:#}");
             }
         });
         if args.nodes > 0 || !args.no_control_plane_node {
             let c = client.clone();
             let workers = args.nodes;
+            let stop = forever();
             tokio::spawn(async move {
-                if let Err(e) = rkube_node::run_cluster(c, workers, forever()).await {
+                if let Err(e) = rkube_node::run_cluster(c, workers, stop).await {
                     tracing::error!("simulated nodes stopped: {e:#}");
                 }
             });
@@ -169,6 +178,9 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
+        let _ = stop_tx.send(true);
+        // Give the control loops a moment to stop while the API still answers.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
     server.serve(shutdown).await?;
     println!("rkube stopped");
