@@ -426,7 +426,9 @@ fn generator_commands_send_protobuf_and_it_decodes() {
     );
     let svc: Value = serde_json::from_str(&s.ok(&k, &["get", "svc", "web", "-o", "json"])).unwrap();
     let ip = svc["spec"]["clusterIP"].as_str().unwrap();
-    assert!(ip.starts_with("10.9") || ip.starts_with("10.10"), "{ip}");
+    // Inside the default 10.96.0.0/12 (10.96.0.0 - 10.111.255.255).
+    let octets: Vec<u8> = ip.split('.').map(|o| o.parse().unwrap()).collect();
+    assert!(octets[0] == 10 && (96..=111).contains(&octets[1]), "{ip}");
     assert_ne!(ip, "10.96.0.1");
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
     let table = s.ok(&k, &["get", "svc", "web"]);
