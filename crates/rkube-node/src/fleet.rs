@@ -353,16 +353,12 @@ impl Fleet {
                         }
                     }
                 };
+                let since = *t.running_since.get_or_insert(now);
+                let flags = ready_flags(&t.pod, &cfg, since, now);
                 let step = if action == Action::Complete {
                     Step::Completed
                 } else {
-                    Step::Running { ready: &[] }
-                };
-                let since = *t.running_since.get_or_insert(now);
-                let flags = ready_flags(&t.pod, &cfg, since, now);
-                let step = match step {
-                    Step::Running { .. } => Step::Running { ready: &flags },
-                    s => s,
+                    Step::Running { ready: &flags }
                 };
                 Some(status::patch(&t.pod, step, &host_ip, Some(&ip), &stamp))
             }

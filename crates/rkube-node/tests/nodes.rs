@@ -139,7 +139,7 @@ spec:
   - name: nginx
     image: nginx:1
     readinessProbe:
-      initialDelaySeconds: 2
+      initialDelaySeconds: 3
       httpGet: {path: /, port: 80}
 "#;
 
@@ -206,11 +206,18 @@ async fn bound_pods_start_get_ready_complete_and_go_away() {
         },
     )
     .await;
-    let started = Instant::now();
     let s = running.status.unwrap();
     let cs = &s.container_statuses.as_ref().unwrap()[0];
-    assert!(!cs.ready, "the probe delays readiness");
     assert_eq!(cs.started, Some(true));
+    let started_at = cs
+        .state
+        .clone()
+        .unwrap()
+        .running
+        .unwrap()
+        .started_at
+        .unwrap()
+        .0;
     let id = cs.container_id.as_deref().unwrap();
     assert!(
         id.starts_with("containerd://") && id.len() == 13 + 64,
@@ -227,9 +234,21 @@ async fn bound_pods_start_get_ready_complete_and_go_away() {
     })
     .await;
     eprintln!("{wide}");
+    let ready = pods
+        .get("web")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .conditions
+        .unwrap();
+    let ready_at = ready.iter().find(|c| c.type_ == "Ready").unwrap();
+    let ready_at = ready_at.last_transition_time.clone().unwrap().0;
+    // Timestamps have whole seconds: a 3 s delay shows as at least 2 s.
+    let waited = ready_at.duration_since(started_at).as_secs_f64();
     assert!(
-        started.elapsed() >= Duration::from_millis(1500),
-        "ready too early"
+        waited >= 2.0,
+        "ready {waited} s after the start, before the probe's delay"
     );
     assert!(
         wide.contains("Running") && wide.contains(&ip) && wide.contains("rkube-worker1"),

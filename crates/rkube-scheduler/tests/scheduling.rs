@@ -373,13 +373,31 @@ async fn a_backlog_fills_the_nodes_and_the_rest_waits() {
     server.stop();
 }
 
-/// The scheduler's rate on a backlog (RKUBE_BENCH_PODS pods, default
-/// 5,000, on RKUBE_BENCH_NODES nodes, default 100, that run nothing).
-/// A benchmark, not a check:
+/// User plus system CPU time of a process, in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The scheduler's rate on a backlog: RKUBE_BENCH_PODS pods (default
+/// 5,000) on RKUBE_BENCH_NODES nodes (default 100) that run nothing, with
+/// events unless RKUBE_BENCH_EVENTS=0. A benchmark, not a check:
 ///
 ///     cargo build --release -p rkube
-///     RKUBE_BIN=target/release/rkube cargo test --release -p rkube-scheduler \
-///         --test scheduling -- --ignored --nocapture
+///     RKUBE_BIN=$PWD/target/release/rkube cargo test --release \
+///         -p rkube-scheduler --test scheduling -- --ignored --nocapture
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn bench_scheduling_rate() {
@@ -390,6 +408,7 @@ async fn bench_scheduling_rate() {
             .unwrap_or(d)
     };
     let (count, nodes) = (env("RKUBE_BENCH_PODS", 5000), env("RKUBE_BENCH_NODES", 100));
+    let events = env("RKUBE_BENCH_EVENTS", 1) != 0;
     let server = Server::start();
     let client = server.client().await;
     create_nodes(&client, nodes, 110).await;
@@ -397,45 +416,136 @@ async fn bench_scheduling_rate() {
     create_pods(&client, count).await;
     eprintln!("created {count} pods in {:?}", t.elapsed());
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    for events in [true, false] {
-        let (stop, shutdown) = stopper();
-        let t = Instant::now();
-        let config = rkube_scheduler::Config {
-            events,
-            ..Default::default()
-        };
-        let sched = tokio::spawn(rkube_scheduler::run_with(client.clone(), config, shutdown));
-        eventually("every pod bound", Duration::from_secs(600), || async {
-            let l = pods
-                .list(&ListParams::default().fields("spec.nodeName=").limit(1))
-                .await
-                .ok()?;
-            l.items.is_empty().then_some(())
-        })
-        .await;
-        let took = t.elapsed();
-        eprintln!(
-            "events={events}: scheduled {count} pods on {nodes} nodes in {took:?}: {:.0} pods/s",
-            count as f64 / took.as_secs_f64()
-        );
-        stop.stop();
-        sched.await.unwrap().unwrap();
-        if events {
-            // Unbind for the second round: delete and recreate.
-            pods.delete_collection(&Default::default(), &ListParams::default())
-                .await
-                .unwrap();
-            eventually("pods gone", Duration::from_secs(120), || async {
-                pods.list(&ListParams::default().limit(1))
-                    .await
-                    .ok()?
-                    .items
-                    .is_empty()
-                    .then_some(())
-            })
-            .await;
-            create_pods(&client, count).await;
+    let (stop, shutdown) = stopper();
+    let t = Instant::now();
+    let cpu = (cpu_seconds("self"), cpu_seconds(&server.pid().to_string()));
+    let config = rkube_scheduler::Config {
+        events,
+        ..Default::default()
+    };
+    let sched = tokio::spawn(rkube_scheduler::run_with(client.clone(), config, shutdown));
+    // Count bindings from a watch (a LIST with a field selector would read
+    // every pod on each poll and cost the server more than the binds).
+    let mut stream = kube::runtime::watcher(pods.clone(), Default::default()).boxed();
+    let mut bound = std::collections::HashSet::new();
+    while bound.len() < count {
+        let next = tokio::time::timeout(Duration::from_secs(60), stream.next()).await;
+        let ev = next.expect("no progress for 60 s").expect("watch ended");
+        if let Ok(
+            kube::runtime::watcher::Event::Apply(p) | kube::runtime::watcher::Event::InitApply(p),
+        ) = ev
+            && node_of(&p).is_some()
+        {
+            bound.insert(p.metadata.uid.unwrap());
         }
     }
+    let took = t.elapsed();
+    eprintln!(
+        "events={events}: scheduled {count} pods on {nodes} nodes in {took:?}: {:.0} pods/s \
+         (CPU: scheduler and test {:.2}s, server {:.2}s)",
+        count as f64 / took.as_secs_f64(),
+        cpu_seconds("self") - cpu.0,
+        cpu_seconds(&server.pid().to_string()) - cpu.1,
+    );
+    stop.stop();
+    sched.await.unwrap().unwrap();
+    server.stop();
+}
+
+/// Simulated nodes, the scheduler and a burst of pods, end to end:
+/// RKUBE_BENCH_NODES workers (default 1,000) register, then
+/// RKUBE_BENCH_PODS pods (default 5,000) are created and run; no events
+/// with RKUBE_BENCH_EVENTS=0. A benchmark:
+///
+///     RKUBE_BIN=$PWD/target/release/rkube cargo test --release \
+///         -p rkube-scheduler --test scheduling bench_cluster -- --ignored --nocapture
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_cluster_end_to_end() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (count, workers) = (
+        env("RKUBE_BENCH_PODS", 5000),
+        env("RKUBE_BENCH_NODES", 1000),
+    );
+    let events = env("RKUBE_BENCH_EVENTS", 1) != 0;
+    let server = Server::start();
+    let client = server.client().await;
+    let (stop_nodes, nodes_down) = stopper();
+    let (stop_sched, sched_down) = stopper();
+    let t = Instant::now();
+    let cpu = (cpu_seconds("self"), cpu_seconds(&server.pid().to_string()));
+    let cfgs = cluster_configs(workers as u32)
+        .into_iter()
+        .map(|c| NodeConfig { events, ..fast(c) })
+        .collect();
+    let nodes = tokio::spawn(rkube_node::run_nodes(client.clone(), cfgs, nodes_down));
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "kube-node-lease");
+    while leases
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .len()
+        < workers + 1
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "nodes did not register"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!(
+        "{} nodes registered with leases in {:?} (CPU: nodes and test {:.2}s, server {:.2}s)",
+        workers + 1,
+        t.elapsed(),
+        cpu_seconds("self") - cpu.0,
+        cpu_seconds(&server.pid().to_string()) - cpu.1,
+    );
+    let config = rkube_scheduler::Config {
+        events,
+        ..Default::default()
+    };
+    let sched = tokio::spawn(rkube_scheduler::run_with(
+        client.clone(),
+        config,
+        sched_down,
+    ));
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut stream = kube::runtime::watcher(pods.clone(), Default::default()).boxed();
+    let t = Instant::now();
+    let cpu = (cpu_seconds("self"), cpu_seconds(&server.pid().to_string()));
+    let creating = tokio::spawn({
+        let client = client.clone();
+        async move { create_pods(&client, count).await }
+    });
+    let mut running = std::collections::HashSet::new();
+    while running.len() < count {
+        let next = tokio::time::timeout(Duration::from_secs(60), stream.next()).await;
+        let ev = next.expect("no progress for 60 s").expect("watch ended");
+        if let Ok(kube::runtime::watcher::Event::Apply(p)) = ev
+            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        {
+            running.insert(p.metadata.uid.unwrap());
+        }
+    }
+    creating.await.unwrap();
+    let took = t.elapsed();
+    eprintln!(
+        "events={events}: {count} pods created, scheduled and Running in {took:?}: {:.0} pods/s \
+         (CPU: nodes, scheduler and test {:.2}s, server {:.2}s)",
+        count as f64 / took.as_secs_f64(),
+        cpu_seconds("self") - cpu.0,
+        cpu_seconds(&server.pid().to_string()) - cpu.1,
+    );
+    stop_sched.stop();
+    stop_nodes.stop();
+    sched.await.unwrap().unwrap();
+    nodes.await.unwrap().unwrap();
     server.stop();
 }

@@ -1,7 +1,8 @@
-//! A real `rkube server` (the binary `cargo build -p rkube` leaves in the
-//! workspace's target directory, or $RKUBE_BIN) on a free port in a
-//! temporary directory, stopped when the test ends; kube clients and the
-//! real kubectl against it.
+//! A real API server (`rkube apiserver`: no controllers, scheduler or
+//! nodes of its own, so the ones under test are the only ones) from the
+//! binary `cargo build -p rkube` leaves in the workspace's target directory
+//! (or $RKUBE_BIN), on a free port in a temporary directory, stopped when
+//! the test ends; kube clients and the real kubectl against it.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -51,7 +52,7 @@ impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(rkube_bin())
-            .args(["server", "--secure-port", "0", "--nodes", "0", "--data-dir"])
+            .args(["apiserver", "--secure-port", "0", "--data-dir"])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -76,6 +77,10 @@ impl Server {
             dir,
             kubeconfig,
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
     }
 
     pub async fn client(&self) -> kube::Client {
