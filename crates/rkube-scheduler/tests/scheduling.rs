@@ -4,6 +4,8 @@
 //! FailedScheduling event until a node changes; a Job's pod completes; an
 //! owner's pods spread; and the scheduler's rate on a backlog.
 
+// The real-server harness is shared with rkube-node's tests: one copy.
+#[path = "../../rkube-node/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
