@@ -234,6 +234,13 @@ pub async fn delete(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
 }
 
 pub async fn delete_collection(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
+    // Upstream serves deletecollection of a namespaced resource only on
+    // its namespaced path.
+    if ctx.def.namespaced && ctx.info.namespace.is_none() {
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
     let o = options(ctx, &bytes)?;
     let filter = Filter::from_ctx(ctx)?;
     let keep = |obj: &Value| filter.matches(ctx, obj);
@@ -244,16 +251,7 @@ pub async fn delete_collection(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> Api
     let mut items = Vec::new();
     for obj in listed.items {
         let name = meta::name(&obj).to_string();
-        let ns_ctx;
-        let target = if ctx.def.namespaced && ctx.info.namespace.is_none() {
-            // deletecollection across namespaces is not served upstream.
-            ns_ctx = meta::namespace(&obj).to_string();
-            let _ = &ns_ctx;
-            continue;
-        } else {
-            ctx
-        };
-        match delete_one(app, target, &name, &o).await {
+        match delete_one(app, ctx, &name, &o).await {
             Ok(Outcome::Deleted(d)) | Ok(Outcome::Pending(d)) => items.push(to_client(ctx, d)),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),

@@ -81,6 +81,10 @@ impl Filter {
         Ok(Filter { labels, fields })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+
     pub fn matches(&self, ctx: &Ctx, obj: &Value) -> bool {
         if !self.labels.is_empty() {
             let empty = Map::new();

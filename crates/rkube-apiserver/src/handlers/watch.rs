@@ -237,12 +237,17 @@ async fn stream_events(
 /// A store event as the watcher sees it through its selectors: an object
 /// that starts matching is ADDED, one that stops matching is DELETED.
 fn translate(enc: &mut Encoder, filter: &Filter, ev: &rkube_store::Event) -> Option<Bytes> {
-    let prev = ev.prev.as_ref().and_then(|kv| decode(kv).ok());
-    let prev_matches = prev.as_ref().is_some_and(|p| filter.matches(&enc.ctx, p));
+    // The previous value is only decoded when a selector needs it: every
+    // watcher sees every event, so this is the hot path.
+    let prev_matches = |enc: &Encoder| {
+        ev.prev.as_ref().is_some_and(|kv| {
+            filter.is_empty() || decode(kv).is_ok_and(|p| filter.matches(&enc.ctx, &p))
+        })
+    };
     match ev.kind {
         EventKind::Delete => {
-            let mut obj = prev?;
-            if !prev_matches {
+            let mut obj = decode(ev.prev.as_ref()?).ok()?;
+            if !filter.matches(&enc.ctx, &obj) {
                 return None;
             }
             set_resource_version(&mut obj, ev.revision());
@@ -251,8 +256,7 @@ fn translate(enc: &mut Encoder, filter: &Filter, ev: &rkube_store::Event) -> Opt
         EventKind::Put => {
             let obj = decode(&ev.kv).ok()?;
             let matches = filter.matches(&enc.ctx, &obj);
-            match (prev_matches, matches) {
-                (_, true) if prev.is_none() => Some(enc.event("ADDED", obj)),
+            match (ev.prev.is_some() && prev_matches(enc), matches) {
                 (true, true) => Some(enc.event("MODIFIED", obj)),
                 (false, true) => Some(enc.event("ADDED", obj)),
                 (true, false) => Some(enc.event("DELETED", obj)),

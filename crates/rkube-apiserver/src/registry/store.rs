@@ -73,6 +73,10 @@ pub fn set_resource_version(obj: &mut Value, rv: i64) {
 
 /// The bytes to store: the object without its resourceVersion.
 pub fn encode(obj: &Value) -> Bytes {
+    // Only copy the object when there is a resourceVersion to leave out.
+    if obj.pointer("/metadata/resourceVersion").is_none() {
+        return Bytes::from(serde_json::to_vec(obj).unwrap_or_default());
+    }
     let mut copy = obj.clone();
     if let Some(md) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
         md.remove("resourceVersion");
