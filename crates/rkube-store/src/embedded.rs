@@ -32,9 +32,11 @@
 //! # Writes and durability
 //!
 //! Writes go through one writer thread (see `writer`) which applies queued
-//! requests in one transaction and commits with immediate durability before
-//! answering any of them: an acknowledged write survives `kill -9`, and one
-//! fsync is shared by every write in the batch. A storage error fails the
+//! requests in one transaction and makes it durable before answering any of
+//! them: an acknowledged write survives `kill -9`, and one fsync is shared
+//! by every write in the batch. That fsync is usually an append to a
+//! write-ahead log beside the database file (see `wal`), with a durable
+//! redb commit once a second as a checkpoint. A storage error fails the
 //! whole batch (nothing of it is committed); a failed precondition or an
 //! unreadable record fails only its own request. Reads never wait for the
 //! writer; each runs in its own read transaction on tokio's blocking pool.
@@ -49,6 +51,7 @@
 mod compactor;
 mod reader;
 mod schema;
+mod wal;
 mod watch;
 mod writer;
 
@@ -143,7 +146,7 @@ impl EmbeddedBackend {
         let path = path.to_owned();
         // Opening may replay a crashed commit (redb repairs on open), which is
         // blocking file work.
-        let db = tokio::task::spawn_blocking(move || open_database(&path))
+        let (db, wal) = tokio::task::spawn_blocking(move || open_database(&path))
             .await
             .map_err(|e| StoreError::Internal(format!("open task failed: {e}")))??;
         let db = Arc::new(db);
@@ -156,6 +159,8 @@ impl EmbeddedBackend {
             events: events.clone(),
             counters: Arc::clone(&counters),
             max_batch: options.max_batch.max(1),
+            wal,
+            last_checkpoint: std::time::Instant::now(),
         };
         let handle = std::thread::Builder::new()
             .name("rkube-store-writer".into())
@@ -209,7 +214,9 @@ impl EmbeddedBackend {
     }
 }
 
-fn open_database(path: &Path) -> Result<Database, StoreError> {
+/// Opens the database and its write-ahead log (`<name>.wal` beside it), and
+/// applies what the log holds beyond the database's last durable commit.
+fn open_database(path: &Path) -> Result<(Database, wal::Wal), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Unavailable(format!("creating {}: {e}", dir.display())))?;
@@ -221,7 +228,13 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
         e => StoreError::Unavailable(format!("opening {}: {e}", path.display())),
     })?;
     initialize(&db)?;
-    Ok(db)
+    let (mut wal, batches) = wal::Wal::open(&path.with_extension("wal"))?;
+    if !batches.is_empty() {
+        let applied = writer::replay(&db, &batches)?;
+        tracing::info!(applied, "replayed the write-ahead log");
+        wal.reset();
+    }
+    Ok((db, wal))
 }
 
 /// Creates the tables and the counters of a new store, and checks the

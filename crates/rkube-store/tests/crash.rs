@@ -59,16 +59,22 @@ async fn acknowledged_writes_survive_kill_9() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let started = std::time::Instant::now();
     let acked = tokio::task::spawn_blocking(move || {
         let mut acked = Vec::new();
+        let mut killed = false;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             if let Some(rest) = line.strip_prefix("ACK ") {
                 let (key, rev) = rest.split_once(' ').unwrap();
                 acked.push((key.to_owned(), rev.parse::<i64>().unwrap()));
-                if acked.len() == 400 {
-                    // SIGKILL while the other writers are mid-commit.
+                // SIGKILL while the other writers are mid-commit, after
+                // at least one checkpoint (a durable redb commit, once a
+                // second), so that recovery needs both the database and the
+                // write-ahead log written since.
+                if !killed && acked.len() >= 400 && started.elapsed().as_millis() > 1500 {
                     child.kill().unwrap();
+                    killed = true;
                 }
             }
         }
@@ -83,6 +89,11 @@ async fn acknowledged_writes_survive_kill_9() {
         acked.len()
     );
 
+    let wal = std::fs::read(path.with_extension("wal")).unwrap();
+    assert!(
+        wal.iter().take(64).any(|b| *b != 0),
+        "the kill left nothing in the write-ahead log, so replay went untested"
+    );
     let s = EmbeddedBackend::open(&path).await.unwrap();
     let current = s.current_revision().await.unwrap();
     for (key, rev) in &acked {

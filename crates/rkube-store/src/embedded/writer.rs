@@ -2,17 +2,22 @@
 //!
 //! One thread owns every write transaction. It blocks for a request, takes
 //! whatever else is already queued (up to a cap), applies the lot in arrival
-//! order in one transaction and commits once. The fsync of that commit is
-//! the price of durability; sharing it between every request that queued up
-//! while the previous one ran is what lets throughput grow with concurrency
-//! instead of being capped at one fsync per write. Revisions are handed out
-//! inside the transaction, so the order of revisions is the order of
-//! application, and events are published only after the commit made them
-//! durable: a watcher never sees a change that a crash could take back.
+//! order in one transaction and commits once. The fsync that makes the
+//! batch durable is the price of durability; sharing it between every
+//! request that queued up while the previous one ran is what lets
+//! throughput grow with concurrency instead of being capped at one fsync per
+//! write. That fsync is normally the append of the batch to the
+//! write-ahead log (see `wal`), followed by a redb commit without
+//! durability; every `CHECKPOINT_INTERVAL` a batch commits durably to redb
+//! instead and the log starts again. Revisions are handed out inside the
+//! transaction, so the order of revisions is the order of application, and
+//! events are published only after the batch is durable: a watcher never
+//! sees a change that a crash could take back.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
@@ -23,7 +28,15 @@ use super::schema::{
     CURRENT, EVENTS, HISTORY, META, META_COMPACTED, META_REVISION, decode_current, encode_current,
     encode_put, encode_tombstone, internal, is_tombstone,
 };
+use super::wal::Wal;
 use crate::backend::{Event, EventKind, KeyValue, StoreError, WriteOutcome};
+
+/// How often a batch commits durably to redb, which lets the write-ahead
+/// log start again. Longer means fewer slow commits but a longer replay
+/// after a crash and more pages written at each checkpoint.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// A log this large is checkpointed at once, whatever the interval.
+const CHECKPOINT_LOG_BYTES: u64 = 64 << 20;
 
 pub(super) enum Op {
     Create {
@@ -73,6 +86,8 @@ pub(super) struct Writer {
     pub events: broadcast::Sender<Event>,
     pub counters: Arc<Counters>,
     pub max_batch: usize,
+    pub wal: Wal,
+    pub last_checkpoint: Instant,
 }
 
 impl Writer {
@@ -95,11 +110,34 @@ impl Writer {
             }
             batch.clear();
         }
+        // A clean shutdown leaves nothing to replay.
+        if self.wal.len() > 0 {
+            match apply(&self.db, &[], None) {
+                Ok(_) => self.wal.reset(),
+                Err(Failure { error, .. }) => {
+                    tracing::warn!(%error, "final checkpoint failed; the log is replayed at the next start");
+                }
+            }
+        }
     }
 
-    fn process(&self, batch: &mut Vec<Request>) {
+    fn checkpoint_due(&self, ops: &[&Op]) -> bool {
+        // Compaction steps rewrite history that the log does not describe,
+        // so they always commit durably.
+        ops.iter().any(|op| matches!(op, Op::Compact { .. }))
+            || self.wal.len() >= CHECKPOINT_LOG_BYTES
+            || self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL
+    }
+
+    fn process(&mut self, batch: &mut Vec<Request>) {
         let ops: Vec<&Op> = batch.iter().map(|r| &r.op).collect();
-        let outcome = apply(&self.db, &ops);
+        let checkpoint = self.checkpoint_due(&ops);
+        let wal = (!checkpoint).then_some(&mut self.wal);
+        let outcome = apply(&self.db, &ops, wal);
+        if checkpoint && outcome.is_ok() {
+            self.last_checkpoint = Instant::now();
+            self.wal.reset();
+        }
         let size = batch.len() as u64;
         self.counters.requests.fetch_add(size, Ordering::Relaxed);
         self.counters
@@ -151,17 +189,73 @@ impl From<StoreError> for Failure {
 type Applied = (Vec<Result<Reply, StoreError>>, Vec<Event>);
 
 /// Applies `ops` in order in one transaction; the whole batch commits or
-/// none of it does.
-fn apply(db: &Database, ops: &[&Op]) -> Result<Applied, Failure> {
+/// none of it does. With a log, the batch's changes are appended and synced
+/// there before the transaction commits without durability; without one,
+/// the commit itself is durable (a checkpoint).
+fn apply(db: &Database, ops: &[&Op], wal: Option<&mut Wal>) -> Result<Applied, Failure> {
     let mut txn = db.begin_write().map_err(internal)?;
-    txn.set_durability(Durability::Immediate)
-        .map_err(internal)?;
+    let durability = if wal.is_some() {
+        Durability::None
+    } else {
+        Durability::Immediate
+    };
+    txn.set_durability(durability).map_err(internal)?;
     let result = apply_in(&txn, ops)?;
+    if let Some(wal) = wal
+        && !result.1.is_empty()
+    {
+        // Dropping the transaction aborts it: nothing of the batch is seen.
+        wal.append(&result.1).map_err(|error| Failure {
+            error,
+            commit: true,
+        })?;
+    }
     txn.commit().map_err(|e| Failure {
         error: internal(e),
         commit: true,
     })?;
     Ok(result)
+}
+
+/// Applies the log's batches that the database does not have yet, in one
+/// durable commit; returns how many were applied. Called on open, before
+/// the writer starts.
+pub(super) fn replay(db: &Database, batches: &[Vec<Event>]) -> Result<usize, StoreError> {
+    let mut txn = db.begin_write().map_err(internal)?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(internal)?;
+    let mut applied = 0;
+    {
+        let mut t = Tables {
+            meta: txn.open_table(META).map_err(internal)?,
+            current: txn.open_table(CURRENT).map_err(internal)?,
+            history: txn.open_table(HISTORY).map_err(internal)?,
+            events: txn.open_table(EVENTS).map_err(internal)?,
+        };
+        let mut revision = read_meta(&t.meta, META_REVISION)?;
+        for batch in batches {
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                continue;
+            };
+            if last.revision() <= revision {
+                continue;
+            }
+            if first.revision() != revision + 1 {
+                return Err(StoreError::Unavailable(format!(
+                    "the write-ahead log continues at revision {} but the database is at {revision}",
+                    first.revision()
+                )));
+            }
+            for event in batch {
+                record(&mut t, event)?;
+            }
+            revision = last.revision();
+            applied += 1;
+        }
+        t.meta.insert(META_REVISION, revision).map_err(internal)?;
+    }
+    txn.commit().map_err(internal)?;
+    Ok(applied)
 }
 
 struct Tables<'t> {
@@ -261,46 +355,59 @@ fn write_one(t: &mut Tables<'_>, op: &Op, revision: i64) -> Result<Written, Stor
     if !matches {
         return Ok(Written::Conflict(current));
     }
-    t.events.insert(revision, key.as_str()).map_err(internal)?;
-    match op {
+    let event = match op {
         Op::Create { value, .. } | Op::Update { value, .. } => {
             let create_revision = current.as_ref().map_or(revision, |c| c.create_revision);
+            Event {
+                kind: EventKind::Put,
+                kv: KeyValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                    create_revision,
+                    mod_revision: revision,
+                },
+                prev: current,
+            }
+        }
+        _ => Event {
+            kind: EventKind::Delete,
+            kv: tombstone_kv(key, revision),
+            prev: current,
+        },
+    };
+    record(t, &event)?;
+    Ok(Written::Done(event))
+}
+
+/// Writes one change into the tables: the same for a new write and for
+/// one replayed from the log, so that both leave identical state.
+fn record(t: &mut Tables<'_>, event: &Event) -> Result<(), StoreError> {
+    let kv = &event.kv;
+    let (key, revision) = (kv.key.as_str(), kv.mod_revision);
+    t.events.insert(revision, key).map_err(internal)?;
+    match event.kind {
+        EventKind::Put => {
             t.current
                 .insert(
-                    key.as_str(),
-                    encode_current(create_revision, revision, value).as_slice(),
+                    key,
+                    encode_current(kv.create_revision, revision, &kv.value).as_slice(),
                 )
                 .map_err(internal)?;
             t.history
                 .insert(
-                    (key.as_str(), revision),
-                    encode_put(create_revision, value).as_slice(),
+                    (key, revision),
+                    encode_put(kv.create_revision, &kv.value).as_slice(),
                 )
                 .map_err(internal)?;
-            let kv = KeyValue {
-                key: key.clone(),
-                value: value.clone(),
-                create_revision,
-                mod_revision: revision,
-            };
-            Ok(Written::Done(Event {
-                kind: EventKind::Put,
-                kv,
-                prev: current,
-            }))
         }
-        _ => {
-            t.current.remove(key.as_str()).map_err(internal)?;
+        EventKind::Delete => {
+            t.current.remove(key).map_err(internal)?;
             t.history
-                .insert((key.as_str(), revision), encode_tombstone().as_slice())
+                .insert((key, revision), encode_tombstone().as_slice())
                 .map_err(internal)?;
-            Ok(Written::Done(Event {
-                kind: EventKind::Delete,
-                kv: tombstone_kv(key, revision),
-                prev: current,
-            }))
         }
     }
+    Ok(())
 }
 
 /// Makes `target` the oldest readable revision.
@@ -382,7 +489,7 @@ mod tests {
             Op::Compact { revision: 99 },
         ];
         let ops: Vec<&Op> = ops.iter().collect();
-        let Ok((replies, events)) = apply(&db, &ops) else {
+        let Ok((replies, events)) = apply(&db, &ops, None) else {
             panic!("the batch failed")
         };
         assert!(matches!(replies[0], Err(StoreError::Internal(_))));
