@@ -1,7 +1,8 @@
 //! Conversion between the served versions of one resource and its storage
 //! version. Of the built-in resources only HorizontalPodAutoscalers are
 //! served in versions with different schemas (autoscaling/v2, stored, and
-//! autoscaling/v1); every other conversion just sets `apiVersion`.
+//! autoscaling/v1), and events.k8s.io/v1 Events are stored as core/v1
+//! Events (see `events`); every other conversion just sets `apiVersion`.
 //!
 //! autoscaling/v1 carries only a CPU utilization target. As upstream does,
 //! what v1 cannot express travels in annotations: other metrics
@@ -13,6 +14,7 @@
 
 use serde_json::Value;
 
+mod events;
 mod hpa;
 mod hpa_metrics;
 
@@ -43,9 +45,56 @@ fn source_version<'a>(def: &ResourceDef, obj: &'a Value) -> &'a str {
     if def.serves(version) { version } else { "" }
 }
 
-/// Convert `obj` (any served version of `def`) to `to_version`.
-/// Also sets `apiVersion`.
+/// events.k8s.io Events share the core Events' store, in the core form.
+fn stored_as_core_event(def: &ResourceDef) -> bool {
+    def.group == "events.k8s.io" && def.kind == "Event"
+}
+
+/// Whether an object read from storage is served as `version` unchanged
+/// (but for `apiVersion`, which storage already holds).
+pub fn is_identity(def: &ResourceDef, version: &str) -> bool {
+    version == def.storage_version && !stored_as_core_event(def)
+}
+
+/// `obj`, in any served version of `def`, in the form it is stored in.
+pub fn to_storage(def: &ResourceDef, obj: Value) -> Value {
+    if stored_as_core_event(def) {
+        let mut core = if obj.get("apiVersion").and_then(Value::as_str) == Some("v1") {
+            obj
+        } else {
+            events::events_to_core(obj)
+        };
+        if let Some(map) = core.as_object_mut() {
+            map.insert("apiVersion".into(), Value::String("v1".into()));
+        }
+        return core;
+    }
+    if obj.get("apiVersion").and_then(Value::as_str)
+        == Some(def.group_version(def.storage_version).as_str())
+    {
+        obj
+    } else {
+        convert(def, obj, def.storage_version)
+    }
+}
+
+/// Convert `obj` (any served version of `def`, or its stored form) to
+/// `to_version`. Also sets `apiVersion`.
 pub fn convert(def: &ResourceDef, obj: Value, to_version: &str) -> Value {
+    if stored_as_core_event(def) {
+        let mut out = if obj.get("apiVersion").and_then(Value::as_str) == Some("v1") {
+            events::core_to_events(obj)
+        } else {
+            obj
+        };
+        if let Some(map) = out.as_object_mut() {
+            map.insert(
+                "apiVersion".into(),
+                Value::String(def.group_version(to_version)),
+            );
+        }
+        return out;
+    }
     let from = match source_version(def, &obj) {
         "" => def.storage_version.to_string(),
         v => v.to_string(),

@@ -137,7 +137,7 @@ impl ApiServer {
                 builder.http1().max_buf_size(1024 * 1024);
                 builder.http2().max_header_list_size(1024 * 1024);
                 let conn = builder.serve_connection_with_upgrades(
-                    TokioIo::new(stream),
+                    TokioIo::new(crate::http::linger::Lingering::new(stream)),
                     TowerToHyperService::new(svc),
                 );
                 let conn = watcher.watch(conn.into_owned());

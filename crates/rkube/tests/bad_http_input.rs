@@ -110,3 +110,54 @@ fn bad_http_input_gets_kube_apiserver_answers() {
     let (code, body) = s.curl("POST", CM, Some("a: [1\nb: {"), "application/yaml");
     status(code, &body, 400, "BadRequest");
 }
+
+/// Headers over kube-apiserver's 1 MiB limit get 431, which the client
+/// actually reads (the server drains the unread request instead of
+/// resetting the connection), and the server goes on answering. curl
+/// refuses to send a header this large, so this speaks HTTP/1.1 over
+/// rustls itself.
+#[test]
+fn oversized_headers_get_431() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::io::{Read, Write};
+
+    let s = TestServer::start();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(s.data_dir().join("pki/ca.crt")).unwrap())
+        .unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let port = s.url().rsplit(':').next().unwrap().to_string();
+    let answer = |header_bytes: usize| -> String {
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+        let tcp = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let request = format!(
+            "GET /api HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(header_bytes)
+        );
+        // The server may stop reading before the end; the answer is what
+        // counts.
+        let _ = tls.write_all(request.as_bytes());
+        let mut head = [0u8; 64];
+        let n = tls.read(&mut head).unwrap_or(0);
+        String::from_utf8_lossy(&head[..n]).to_string()
+    };
+    let small = answer(900 * 1024);
+    assert!(small.starts_with("HTTP/1.1 401"), "{small}");
+    let big = answer(1536 * 1024);
+    assert!(
+        big.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
+        "{big:?}"
+    );
+    let (code, _) = s.curl("GET", "/api/v1/namespaces", None, "application/json");
+    assert_eq!(code, 200);
+}

@@ -244,3 +244,65 @@ async fn selectors_filter_lists() {
         other => panic!("{other}"),
     }
 }
+
+/// core/v1 and events.k8s.io/v1 Events are one store, as upstream keeps
+/// them: an Event written through either API reads back through the other
+/// with that API's field names.
+#[test]
+fn events_are_one_store_under_two_apis() {
+    let s = TestServer::start();
+    let json = "application/json";
+    let (code, body) = s.curl(
+        "POST",
+        "/api/v1/namespaces/default/events",
+        Some(
+            r#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"core.1"},
+            "involvedObject":{"kind":"Pod","name":"web","namespace":"default"},
+            "reason":"Started","message":"Started container web","type":"Normal",
+            "source":{"component":"kubelet"},"count":3}"#,
+        ),
+        json,
+    );
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = s.curl(
+        "GET",
+        "/apis/events.k8s.io/v1/namespaces/default/events/core.1",
+        None,
+        json,
+    );
+    assert_eq!(code, 200, "{body}");
+    let ev: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ev["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(ev["note"], "Started container web");
+    assert_eq!(ev["regarding"]["name"], "web");
+    assert_eq!(ev["deprecatedSource"]["component"], "kubelet");
+    assert_eq!(ev["deprecatedCount"], 3);
+    assert!(ev.get("message").is_none(), "{body}");
+
+    let (code, body) = s.curl(
+        "POST",
+        "/apis/events.k8s.io/v1/namespaces/default/events",
+        Some(
+            r#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"new.1"},
+            "eventTime":"2026-11-25T10:00:00.000000Z","reportingController":"rkube.io/test",
+            "reportingInstance":"t1","action":"Testing","reason":"Tested","type":"Normal",
+            "regarding":{"kind":"Pod","name":"db","namespace":"default"},"note":"it works"}"#,
+        ),
+        json,
+    );
+    assert_eq!(code, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["note"], "it works", "{body}");
+    let (code, body) = s.curl(
+        "GET",
+        "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Ddb",
+        None,
+        json,
+    );
+    assert_eq!(code, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["message"], "it works");
+    assert_eq!(items[0]["reportingComponent"], "rkube.io/test");
+}

@@ -121,6 +121,17 @@ fn series(e: &Value) -> Vec<Cause> {
 
 /// An events.k8s.io/v1 Event: legacy rules, metadata, and the strict rules.
 pub(crate) fn events_v1(def: &ResourceDef, e: &Value, old: Option<&Value>) -> Vec<Cause> {
+    // Stored Events are in the core form (see `conversion`); the rules and
+    // their messages are in this API's field names.
+    let served = |v: &Value| {
+        if v.get("apiVersion").and_then(Value::as_str) == Some("v1") {
+            crate::conversion::convert(def, v.clone(), def.storage_version)
+        } else {
+            v.clone()
+        }
+    };
+    let (e, old) = (&served(e), old.map(served));
+    let old = old.as_ref();
     let mut errs = legacy(e, &EVENTS_V1);
     let Some(o) = old else {
         errs.extend(meta::create(def, e));

@@ -14,7 +14,7 @@ use crate::registry::store::parse_resource_version;
 /// The object as the client addressed it: converted to the request's
 /// version.
 pub fn to_client(ctx: &Ctx, obj: Value) -> Value {
-    if ctx.version == ctx.def.storage_version {
+    if conversion::is_identity(ctx.def, &ctx.version) {
         obj
     } else {
         conversion::convert(ctx.def, obj, &ctx.version)
@@ -166,7 +166,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
     };
     if rep == Representation::Object
         && filter.fields.is_empty()
-        && ctx.version == ctx.def.storage_version
+        && conversion::is_identity(ctx.def, &ctx.version)
     {
         return list_raw(app, ctx, &filter, &opts).await;
     }

@@ -25,15 +25,9 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// The body converted to the storage version.
+/// The body converted to the form it is stored in.
 fn to_storage(ctx: &Ctx, obj: Value) -> Value {
-    let gv = obj["apiVersion"].as_str().unwrap_or("").to_string();
-    let storage_gv = ctx.def.group_version(ctx.def.storage_version);
-    if gv == storage_gv {
-        obj
-    } else {
-        conversion::convert(ctx.def, obj, ctx.def.storage_version)
-    }
+    conversion::to_storage(ctx.def, obj)
 }
 
 fn field_manager(ctx: &Ctx) -> ApiResult<String> {
