@@ -75,7 +75,9 @@ pub struct Event {
     /// For a delete: the key with an empty value and mod_revision = the
     /// revision of the delete.
     pub kv: KeyValue,
-    /// The value before this change, when there was one.
+    /// The value before this change, when there was one. On etcd, the
+    /// event at exactly the compacted revision has none: etcd reads it at
+    /// the revision before, which compaction made unreadable.
     pub prev: Option<KeyValue>,
 }
 

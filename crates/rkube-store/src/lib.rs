@@ -4,13 +4,16 @@
 //! at a past revision, watches from a revision, and compaction.
 //!
 //! The API server only talks to [`Backend`]; `embedded` is the default
-//! implementation (one redb file), and an etcd implementation fits the same
-//! trait.
+//! implementation (one redb file), and `etcd` stores the same keys in an etcd
+//! v3 cluster, which several API servers can share.
 
 pub mod backend;
+pub mod compaction;
 pub mod embedded;
+pub mod etcd;
 
 pub use backend::{
     Backend, Event, EventKind, KeyValue, RangeRequest, RangeResult, StoreError, WatchStream,
     WriteOutcome,
 };
+pub use compaction::CompactionPolicy;
