@@ -2,6 +2,7 @@
 //! the resource catalogue, metadata rules, defaults, validation, version
 //! conversion, label and field selectors, and printer columns. No I/O.
 
+pub mod apply;
 pub mod catalogue;
 pub mod conversion;
 pub mod defaults;

@@ -82,6 +82,18 @@ impl DefinitionsBuilder {
                 (k.add)(&mut self.generator);
                 (k.name)().into_owned()
             }
+            None if crate::metrics::definitions(group, version, kind).is_some() => {
+                let (name, own) =
+                    crate::metrics::definitions(group, version, kind).expect("just checked");
+                // What the hand-written schemas refer to.
+                self.add::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>();
+                self.add::<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>();
+                self.add::<k8s_openapi::apimachinery::pkg::api::resource::Quantity>();
+                for (n, schema) in own {
+                    self.extra.entry(n).or_insert(schema);
+                }
+                name
+            }
             None => {
                 let name = fallback_name(group, version, kind);
                 self.extra

@@ -81,7 +81,20 @@ fn render(v2: &Value) -> String {
     let defs = v2["definitions"].as_object().expect("definitions");
     let mut graph: BTreeMap<&str, BTreeMap<&str, Child>> = BTreeMap::new();
     let mut roots: BTreeSet<(String, String, String, String)> = BTreeSet::new();
+    let mut fields: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, def) in defs {
+        let free_form = def
+            .get("x-kubernetes-preserve-unknown-fields")
+            .is_some_and(|v| v == true);
+        if let Some(props) = def.get("properties").and_then(Value::as_object)
+            && !free_form
+            && !props.is_empty()
+        {
+            fields
+                .entry(name)
+                .or_default()
+                .extend(props.keys().map(String::as_str));
+        }
         if let Some(props) = def.get("properties").and_then(Value::as_object) {
             for (field, prop) in props {
                 if let Some(child) = child_of(defs, prop) {
@@ -109,7 +122,10 @@ fn render(v2: &Value) -> String {
          //! [`TYPES`]: for every definition, its fields that hold an object, a\n\
          //! list of objects or a map of composite values, sorted by definition\n\
          //! and field name. Scalar fields are left out. [`ROOTS`]: the\n\
-         //! definition of each group, version and kind, sorted.\n\n\
+         //! definition of each group, version and kind, sorted. [`FIELDS`]:\n\
+         //! every field name of every definition that has named fields and\n\
+         //! is not free-form, sorted (what the decoder knows, for finding\n\
+         //! unknown fields).\n\n\
          use super::schema::Child;\n\
          use Child::{Def as D, Map as M};\n\n",
     );
@@ -133,6 +149,14 @@ fn render(v2: &Value) -> String {
     );
     for (g, v, k, d) in &roots {
         out.push_str(&format!("    (\"{g}\", \"{v}\", \"{k}\", \"{d}\"),\n"));
+    }
+    out.push_str("];\n\n");
+    out.push_str(
+        "/// `(definition, field names)`.\n#[rustfmt::skip]\npub(super) static FIELDS: &[(&str, &[&str])] = &[\n",
+    );
+    for (name, names) in &fields {
+        let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        out.push_str(&format!("    (\"{name}\", &[{}]),\n", names.join(", ")));
     }
     out.push_str("];\n");
     out

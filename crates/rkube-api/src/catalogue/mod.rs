@@ -6,6 +6,11 @@ mod resources;
 
 pub use resources::RESOURCES;
 
+/// The resource metrics API (`kubectl top`, the HPA's resource metrics).
+/// Upstream, metrics-server serves it through API aggregation; rkube
+/// computes it on every read from the pods and nodes in storage.
+pub const METRICS_GROUP: &str = "metrics.k8s.io";
+
 /// A verb set, in the order kube-apiserver lists them in discovery.
 pub mod verbs {
     pub const ALL: &[&str] = &[
@@ -85,6 +90,14 @@ impl ResourceDef {
 
     pub fn has_verb(&self, verb: &str) -> bool {
         self.verbs.contains(&verb)
+    }
+
+    /// Computed on read from other stored objects, never stored or watched.
+    /// Keyed by group rather than a field of its own: the metrics group is
+    /// the only such API, and a new field would have to be spelled out in
+    /// every hand-built `ResourceDef` of the test suites.
+    pub fn computed(&self) -> bool {
+        !self.stored && self.group == METRICS_GROUP
     }
 
     pub fn serves(&self, version: &str) -> bool {

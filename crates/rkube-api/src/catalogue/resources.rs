@@ -6,9 +6,12 @@
 //! group appears with its GA versions only. Groups come in the order
 //! kube-apiserver lists them under `/apis` (core first), resources in each
 //! group alphabetically, subresources alphabetically, as discovery does.
+//! One exception, last: the resource metrics API (metrics.k8s.io/v1beta1),
+//! which a cluster gets from metrics-server upstream and rkube computes
+//! itself ([`super::METRICS_GROUP`]).
 
 use super::verbs::*;
-use super::{ResourceDef, Subresource};
+use super::{METRICS_GROUP, ResourceDef, Subresource};
 
 /// Every verb but `deletecollection` (namespaces).
 const NO_DELETECOLLECTION: &[&str] = &[
@@ -313,6 +316,13 @@ pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef { subresources: &[status("StorageVersionMigration")],
         ..res("storagemigration.k8s.io", V1, "StorageVersionMigration", "StorageVersionMigrationList",
               "storageversionmigrations", "storageversionmigration", false) },
+
+    // ---- metrics.k8s.io: metrics-server's API, which upstream serves through
+    // aggregation (hence last, and beta); rkube computes it on read ----
+    ResourceDef { verbs: READ_ONLY, stored: false,
+        ..res(METRICS_GROUP, &["v1beta1"], "NodeMetrics", "NodeMetricsList", "nodes", "nodemetrics", false) },
+    ResourceDef { verbs: READ_ONLY, stored: false,
+        ..res(METRICS_GROUP, &["v1beta1"], "PodMetrics", "PodMetricsList", "pods", "podmetrics", true) },
 ];
 
 #[cfg(test)]
@@ -349,6 +359,7 @@ mod tests {
             ("resource.k8s.io", 5),
             ("flowcontrol.apiserver.k8s.io", 2),
             ("storagemigration.k8s.io", 1),
+            (METRICS_GROUP, 2),
         ];
         for (group, n) in expected {
             assert_eq!(count(group), *n, "group {group:?}");
@@ -378,15 +389,18 @@ mod tests {
                 })
             })
             .collect();
-        assert_eq!(gvs.len(), 23);
+        assert_eq!(gvs.len(), 24);
         assert!(gvs.contains(&"autoscaling/v2".to_string()));
         assert!(gvs.contains(&"autoscaling/v1".to_string()));
-        // Nothing but GA versions is on by default.
+        // Nothing but GA versions is on by default; the resource metrics
+        // API is beta upstream too (metrics-server's).
         assert!(
             gvs.iter()
+                .filter(|gv| *gv != "metrics.k8s.io/v1beta1")
                 .all(|gv| !gv.contains("alpha") && !gv.contains("beta")),
             "{gvs:?}"
         );
+        assert!(gvs.contains(&"metrics.k8s.io/v1beta1".to_string()));
         let autoscaling = groups()
             .into_iter()
             .find(|(g, _)| *g == "autoscaling")
@@ -527,5 +541,13 @@ mod tests {
         assert_eq!(resources_in("rbac.authorization.k8s.io", "v1").count(), 4);
         let ev = lookup("events.k8s.io", "v1", "events").unwrap();
         assert_eq!(ev.short_names, ["ev"]);
+
+        let pm = lookup("metrics.k8s.io", "v1beta1", "pods").unwrap();
+        assert_eq!((pm.kind, pm.verbs), ("PodMetrics", &["get", "list"][..]));
+        assert!(pm.namespaced && pm.computed() && !pm.stored);
+        let nm = lookup("metrics.k8s.io", "v1beta1", "nodes").unwrap();
+        assert!(!nm.namespaced && nm.computed() && !nm.has_verb("watch"));
+        assert!(!lookup("", "v1", "pods").unwrap().computed());
+        assert!(!lookup("", "v1", "componentstatuses").unwrap().computed());
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::patch_strategy::{self, ListType};
 
-use super::type_graph::{ROOTS, TYPES};
+use super::type_graph::{FIELDS, ROOTS, TYPES};
 
 /// What a field holds, beyond scalars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,22 @@ impl SchemaLookup for BuiltinSchema {
     }
 }
 
+impl BuiltinSchema {
+    /// Every field name of definition `def`; `None` for definitions that
+    /// take any field (free-form JSON) or that are not built in.
+    pub fn field_names(&self, def: &str) -> Option<&'static [&'static str]> {
+        let i = FIELDS.binary_search_by(|(d, _)| (*d).cmp(def)).ok()?;
+        Some(FIELDS[i].1)
+    }
+
+    /// Whether `def` has a field named `field` (false for free-form and
+    /// unknown definitions, which have no list of fields to check against).
+    pub fn has_field(&self, def: &str, field: &str) -> bool {
+        self.field_names(def)
+            .is_some_and(|names| names.binary_search(&field).is_ok())
+    }
+}
+
 /// The child of one field in the generated type graph.
 fn child_of(def: &str, field: &str) -> Option<Child<'static>> {
     let i = TYPES.binary_search_by(|(d, _)| (*d).cmp(def)).ok()?;
@@ -120,6 +136,18 @@ mod tests {
         for w in ROOTS.windows(2) {
             assert!((w[0].0, w[0].1, w[0].2) < (w[1].0, w[1].1, w[1].2));
         }
+        for w in FIELDS.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
+        }
+        for (def, names) in FIELDS {
+            for w in names.windows(2) {
+                assert!(w[0] < w[1], "{def}: {} before {}", w[0], w[1]);
+            }
+        }
+        let pod_spec = "io.k8s.api.core.v1.PodSpec";
+        assert!(BUILTIN.has_field(pod_spec, "containers"));
+        assert!(BUILTIN.has_field(pod_spec, "nodeName"));
+        assert!(!BUILTIN.has_field(pod_spec, "nodename"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Reading and decoding request bodies.
 
+use std::collections::HashSet;
+
 use axum::body::Body;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -94,4 +96,219 @@ pub fn check_type(ctx: &Ctx, obj: &mut Value, kind: &str) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// `fieldValidation`: what to do with unknown and duplicate fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    /// The default: the fields are dropped and each is a Warning header.
+    Warn,
+    Strict,
+}
+
+/// The request's `fieldValidation`; an unknown value is refused as
+/// upstream validates the `{Create,Update,Patch}Options`.
+pub fn field_validation(ctx: &Ctx, options_kind: &str) -> ApiResult<FieldValidation> {
+    match ctx.query.field_validation.as_deref() {
+        None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+        Some("Ignore") => Ok(FieldValidation::Ignore),
+        Some("Strict") => Ok(FieldValidation::Strict),
+        Some(other) => Err(ApiError::invalid(
+            "meta.k8s.io",
+            options_kind,
+            "",
+            vec![rkube_api::status::Cause::not_supported(
+                "fieldValidation",
+                &Value::String(other.to_string()),
+                &["", "Ignore", "Strict", "Warn"],
+            )],
+        )),
+    }
+}
+
+/// Removes the fields of `obj` (a `def` object) that the schema does not
+/// have, returning their paths (`spec.template.spec.containers[0].foo`),
+/// as upstream's decoder drops them.
+pub fn drop_unknown_fields(obj: &mut Value, def: &'static str) -> Vec<String> {
+    let mut out = Vec::new();
+    drop_unknown(obj, def, &mut String::new(), &mut out);
+    out
+}
+
+fn drop_unknown(obj: &mut Value, def: &'static str, path: &mut String, out: &mut Vec<String>) {
+    use rkube_api::patch::{BUILTIN, Child, SchemaLookup};
+    // Free-form and unknown definitions have no list: anything goes below.
+    let Some(props) = BUILTIN.field_names(def) else {
+        return;
+    };
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let prefix = path.len();
+    let mut unknown = Vec::new();
+    for (k, v) in map.iter_mut() {
+        if props.binary_search(&k.as_str()).is_err() {
+            unknown.push(k.clone());
+            continue;
+        }
+        let Some(Child::Def(child)) = BUILTIN.field(def, k).map(|f| f.child) else {
+            continue;
+        };
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(k);
+        match v {
+            Value::Object(_) => drop_unknown(v, child, path, out),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    drop_unknown(item, child, path, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+        path.truncate(prefix);
+    }
+    for k in unknown {
+        map.remove(&k);
+        out.push(if path.is_empty() {
+            k
+        } else {
+            format!("{path}.{k}")
+        });
+    }
+}
+
+/// Paths of keys repeated within one JSON object of the body (the last
+/// value is the one kept by the parser).
+pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let _ = serde::de::DeserializeSeed::deserialize(
+        DupSeed {
+            path: String::new(),
+            out: &mut out,
+        },
+        &mut de,
+    );
+    out
+}
+
+struct DupSeed<'a> {
+    path: String,
+    out: &'a mut Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DupSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DupSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                self.out.push(path.clone());
+            }
+            map.next_value_seed(DupSeed {
+                path,
+                out: self.out,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while seq
+            .next_element_seed(DupSeed {
+                path: format!("{}[{i}]", self.path),
+                out: self.out,
+            })?
+            .is_some()
+        {
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The strict decoder's findings, worded as upstream's.
+pub fn field_problems(unknown: &[String], duplicate: &[String]) -> Vec<String> {
+    duplicate
+        .iter()
+        .map(|p| format!("duplicate field \"{p}\""))
+        .chain(unknown.iter().map(|p| format!("unknown field \"{p}\"")))
+        .collect()
+}
+
+/// Applies the directive to what was found: Strict fails with
+/// `strict decoding error: ...` (`prefix` before it for bodies that are
+/// whole objects), Warn gives the Warning texts, Ignore nothing.
+pub fn enforce(
+    directive: FieldValidation,
+    problems: Vec<String>,
+    prefix: Option<String>,
+) -> ApiResult<Vec<String>> {
+    if problems.is_empty() {
+        return Ok(Vec::new());
+    }
+    match directive {
+        FieldValidation::Ignore => Ok(Vec::new()),
+        FieldValidation::Warn => Ok(problems),
+        FieldValidation::Strict => {
+            let message = format!("strict decoding error: {}", problems.join(", "));
+            Err(ApiError::bad_request(match prefix {
+                Some(p) => format!("{p}{message}"),
+                None => message,
+            }))
+        }
+    }
+}
+
+/// Adds `Warning: 299 - "<text>"` headers to a response.
+pub fn add_warnings(resp: &mut super::Resp, warnings: &[String]) {
+    for w in warnings {
+        let quoted = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = http::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            resp.headers_mut().append(http::header::WARNING, v);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! create, update and patch: the write path every resource shares.
 
 use rand::Rng;
+use rkube_api::apply::{self, ApplyError};
 use rkube_api::status::{ApiError, ApiResult, Cause};
 use rkube_api::{conversion, defaults, meta, validation};
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use super::read::to_client;
 use super::{App, Ctx, Resp, body};
 use crate::http::negotiation::{BodyFormat, body_format};
 use crate::http::response;
-use crate::registry::managed_fields;
+use crate::registry::managed_fields::{self, WriteBy};
 use crate::registry::store::{decode, parse_resource_version, qualified};
 use crate::registry::strategy::{self, Part};
 
@@ -112,8 +113,67 @@ fn check_valid(ctx: &Ctx, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
 }
 
 pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
+    let directive = body::field_validation(ctx, "CreateOptions")?;
     let mut obj = body::decode_object(&ctx.headers, &bytes)?;
     body::check_type(ctx, &mut obj, ctx.def.kind)?;
+    let warnings = check_fields(ctx, &mut obj, &bytes, directive)?;
+    let mut resp = create_object(app, ctx, obj, Track::Update).await?;
+    body::add_warnings(&mut resp, &warnings);
+    Ok(resp)
+}
+
+/// The schema root of an object in the version its body names.
+fn root_of(ctx: &Ctx, obj: &Value) -> Option<&'static str> {
+    let gv = obj["apiVersion"].as_str().unwrap_or("");
+    let version = gv.rsplit_once('/').map_or(gv, |(_, v)| v);
+    rkube_api::patch::root_definition(ctx.def.group, version, ctx.def.kind)
+}
+
+/// Drops the body's unknown fields (always, as upstream's decoder does)
+/// and reports them and repeated keys as `fieldValidation` asks: a 400
+/// worded as a decoding failure of the kind, or Warning texts.
+fn check_fields(
+    ctx: &Ctx,
+    obj: &mut Value,
+    bytes: &[u8],
+    directive: body::FieldValidation,
+) -> ApiResult<Vec<String>> {
+    let unknown = root_of(ctx, obj)
+        .map(|root| body::drop_unknown_fields(obj, root))
+        .unwrap_or_default();
+    let duplicate = match body_format(&ctx.headers)? {
+        BodyFormat::Json => body::duplicate_fields(bytes),
+        _ => Vec::new(),
+    };
+    let version = obj["apiVersion"]
+        .as_str()
+        .and_then(|gv| gv.rsplit('/').next())
+        .unwrap_or(&ctx.version)
+        .to_string();
+    let kind = ctx.def.kind;
+    body::enforce(
+        directive,
+        body::field_problems(&unknown, &duplicate),
+        Some(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: "
+        )),
+    )
+}
+
+/// How a write's field ownership is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Track {
+    /// The server's own change: managedFields untouched.
+    Raw,
+    /// An Update operation: the writer takes the fields it changed.
+    Update,
+    /// Server-side apply: the apply engine already wrote managedFields.
+    Apply,
+}
+
+/// Creates a decoded object (a POST body, or the result of an apply to a
+/// missing object).
+async fn create_object(app: &App, ctx: &Ctx, mut obj: Value, track: Track) -> ApiResult<Resp> {
     check_decodable(ctx, &obj)?;
     if !ctx.def.stored {
         return Err(ApiError::method_not_allowed(format!(
@@ -133,10 +193,12 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
             "creationTimestamp",
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
-            "managedFields",
             "selfLink",
         ] {
             md.remove(server_owned);
+        }
+        if track != Track::Apply {
+            md.remove("managedFields");
         }
         md.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         md.insert("creationTimestamp".into(), json!(now));
@@ -159,7 +221,15 @@ pub async fn create(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
             .insert("name".into(), json!(format!("{prefix}{}", random_suffix())));
     }
     check_valid(ctx, &obj, None)?;
-    managed_fields::record_update(&mut obj, None, &manager, &ctx.api_version(), None, &now);
+    if track == Track::Update {
+        let by = WriteBy {
+            manager: &manager,
+            api_version: &ctx.api_version(),
+            subresource: None,
+            now: &now,
+        };
+        managed_fields::record_update(ctx.def, &mut obj, None, &by);
+    }
     if ctx.query.dry_run {
         return Ok(response::json(201, &to_client(ctx, obj)));
     }
@@ -242,7 +312,7 @@ async fn bind_pod(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> 
         conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": meta::now_rfc3339()}));
         new["status"]["conditions"] = Value::Array(conditions);
         Ok(new)
-    }, Part::Main, ns.as_deref(), true)
+    }, Part::Main, ns.as_deref(), Track::Raw)
     .await?;
     Ok(response::json(
         201,
@@ -253,7 +323,8 @@ async fn bind_pod(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> 
 /// Read-modify-write with retries on conflicts, as upstream's
 /// GuaranteedUpdate: `change` maps the stored object (storage version) to
 /// the new one. `precondition_rv` makes a conflict final instead of
-/// retried. `raw` skips the strategy (the change is the server's own).
+/// retried. `track` says how ownership is recorded; `Track::Raw` also
+/// skips the strategy (the change is the server's own).
 async fn guaranteed_update(
     app: &App,
     ctx: &Ctx,
@@ -261,7 +332,7 @@ async fn guaranteed_update(
     mut change: impl FnMut(&Value) -> ApiResult<Value>,
     part: Part,
     namespace: Option<&str>,
-    raw: bool,
+    track: Track,
 ) -> ApiResult<Value> {
     let name = ctx.name().to_string();
     loop {
@@ -277,25 +348,25 @@ async fn guaranteed_update(
         }
         let old = decode(&kv)?;
         let mut new = change(&old)?;
-        if !raw {
+        if track != Track::Raw {
             preserve_server_metadata(&mut new, &old);
             strategy::prepare_for_update(ctx.def, &mut new, &old, part);
             defaults::prepare_for_update(ctx.def, &mut new, &old);
             defaults::apply(ctx.def, &mut new);
             check_valid(ctx, &new, Some(&old))?;
-            let manager = field_manager(ctx)?;
-            let sub = match part {
-                Part::Status => Some("status"),
-                Part::Main => None,
-            };
-            managed_fields::record_update(
-                &mut new,
-                Some(&old),
-                &manager,
-                &ctx.api_version(),
-                sub,
-                &meta::now_rfc3339(),
-            );
+            if track == Track::Update {
+                let manager = field_manager(ctx)?;
+                let by = WriteBy {
+                    manager: &manager,
+                    api_version: &ctx.api_version(),
+                    subresource: match part {
+                        Part::Status => Some("status"),
+                        Part::Main => None,
+                    },
+                    now: &meta::now_rfc3339(),
+                };
+                managed_fields::record_update(ctx.def, &mut new, Some(&old), &by);
+            }
         }
         if without_rv(&new) == without_rv(&old) {
             return Ok(old);
@@ -412,8 +483,10 @@ fn check_identity(ctx: &Ctx, obj: &Value, old: &Value) -> ApiResult<()> {
 }
 
 pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
+    let directive = body::field_validation(ctx, "UpdateOptions")?;
     let mut obj = body::decode_object(&ctx.headers, &bytes)?;
     body::check_type(ctx, &mut obj, ctx.def.kind)?;
+    let warnings = check_fields(ctx, &mut obj, &bytes, directive)?;
     check_decodable(ctx, &obj)?;
     if ctx.def.namespaced {
         let body_ns = meta::namespace(&obj);
@@ -446,13 +519,16 @@ pub async fn update(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp
         },
         part,
         ctx.namespace(),
-        false,
+        Track::Update,
     )
     .await?;
-    Ok(response::json(200, &to_client(ctx, updated)))
+    let mut resp = response::json(200, &to_client(ctx, updated));
+    body::add_warnings(&mut resp, &warnings);
+    Ok(resp)
 }
 
 pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp> {
+    let directive = body::field_validation(ctx, "PatchOptions")?;
     let format = body_format(&ctx.headers)?;
     let strategic_root = match format {
         BodyFormat::StrategicMergePatch => Some(
@@ -467,14 +543,7 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
         BodyFormat::MergePatch | BodyFormat::JsonPatch | BodyFormat::StrategicMergePatch => {
             body::parse_json(&bytes)?
         }
-        BodyFormat::ApplyPatch => {
-            return Err(ApiError::unsupported_media_type(
-                ctx.headers
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or(""),
-            ));
-        }
+        BodyFormat::ApplyPatch => return apply_patch(app, ctx, &bytes).await,
         _ => {
             return Err(ApiError::unsupported_media_type(
                 ctx.headers
@@ -484,12 +553,15 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
             ));
         }
     };
+    let duplicate = body::duplicate_fields(&bytes);
+    let mut warnings = Vec::new();
     let part = part_of(ctx);
     let updated = guaranteed_update(
         app,
         ctx,
         None,
         |old| {
+            warnings.clear();
             let mut doc = to_client(ctx, old.clone());
             match format {
                 BodyFormat::StrategicMergePatch => {
@@ -531,14 +603,154 @@ pub async fn patch(app: &App, ctx: &Ctx, bytes: bytes::Bytes) -> ApiResult<Resp>
             check_decodable(ctx, &doc)?;
             doc["apiVersion"] = json!(ctx.api_version());
             doc["kind"] = json!(ctx.def.kind);
+            let unknown = root_of(ctx, &doc)
+                .map(|root| body::drop_unknown_fields(&mut doc, root))
+                .unwrap_or_default();
+            warnings = body::enforce(directive, body::field_problems(&unknown, &duplicate), None)?;
             Ok(to_storage(ctx, doc))
         },
         part,
         ctx.namespace(),
-        false,
+        Track::Update,
     )
     .await?;
-    Ok(response::json(200, &to_client(ctx, updated)))
+    let mut resp = response::json(200, &to_client(ctx, updated));
+    body::add_warnings(&mut resp, &warnings);
+    Ok(resp)
+}
+
+/// The 409 of an apply that would take fields from other managers, or
+/// the other errors of the engine, as kube-apiserver words them.
+fn apply_error(ctx: &Ctx, e: ApplyError) -> ApiError {
+    match e {
+        ApplyError::Conflicts(c) => {
+            let causes: Vec<Value> = c
+                .causes()
+                .into_iter()
+                .map(|(message, field)| {
+                    json!({"type": "FieldManagerConflict", "message": message, "field": field})
+                })
+                .collect();
+            ApiError::new(409, "Conflict", c.message()).with_details(json!({"causes": causes}))
+        }
+        ApplyError::BadRequest(m) => ApiError::bad_request(m),
+        // Upstream reports these as a plain error: a 500 without a reason.
+        ApplyError::Typed(m) => {
+            let gv = if ctx.def.group.is_empty() {
+                format!("/{}", ctx.version)
+            } else {
+                ctx.api_version()
+            };
+            ApiError::new(
+                500,
+                "",
+                format!(
+                    "failed to create typed patch object ({gv}, Kind={}): {m}",
+                    ctx.def.kind
+                ),
+            )
+        }
+    }
+}
+
+/// Server-side apply (`application/apply-patch+yaml`, YAML or JSON): the
+/// configuration is merged into the live object by the apply engine, or
+/// creates the object when there is none.
+async fn apply_patch(app: &App, ctx: &Ctx, bytes: &[u8]) -> ApiResult<Resp> {
+    let manager = match ctx.query.field_manager.as_deref() {
+        Some(m) if !m.is_empty() => field_manager(ctx).map(|_| m.to_string())?,
+        _ => {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                vec![Cause::required_detail(
+                    "fieldManager",
+                    "is required for apply patch",
+                )],
+            ));
+        }
+    };
+    let root = rkube_api::patch::root_definition(ctx.def.group, &ctx.version, ctx.def.kind)
+        .ok_or_else(|| ApiError::unsupported_media_type("application/apply-patch+yaml"))?;
+    let mut config = body::parse_yaml(bytes)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {}", e.message)))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "error decoding YAML: the apply configuration is not an object",
+        ));
+    }
+    let sent_gv = config["apiVersion"].as_str().unwrap_or("").to_string();
+    if sent_gv != ctx.api_version() {
+        return Err(ApiError::bad_request(format!(
+            "Incorrect version specified in apply patch. Specified patch version: {sent_gv}, expected: {}",
+            ctx.api_version()
+        )));
+    }
+    body::check_type(ctx, &mut config, ctx.def.kind)?;
+    // Apply walks the schema itself: a field it does not have is an error
+    // whatever fieldValidation says.
+    if let Some(first) = body::drop_unknown_fields(&mut config.clone(), root).first() {
+        return Err(apply_error(
+            ctx,
+            ApplyError::Typed(format!(".{first}: field not declared in schema")),
+        ));
+    }
+    let part = part_of(ctx);
+    let subresource = match part {
+        Part::Status => Some("status"),
+        Part::Main => None,
+    };
+    let now = meta::now_rfc3339();
+    let api_version = ctx.api_version();
+    let writer = apply::Writer {
+        root,
+        manager: &manager,
+        api_version: &api_version,
+        subresource,
+        scope: managed_fields::scope(ctx.def, subresource),
+        now: &now,
+    };
+    let result = guaranteed_update(
+        app,
+        ctx,
+        None,
+        |old| {
+            let live = to_client(ctx, old.clone());
+            let out = apply::apply(Some(&live), &config, &writer, ctx.query.force)
+                .map_err(|e| apply_error(ctx, e))?;
+            if let Some(rv) = config["metadata"]["resourceVersion"].as_str()
+                && !rv.is_empty()
+                && rv != old["metadata"]["resourceVersion"].as_str().unwrap_or("")
+            {
+                return Err(ApiError::modified_conflict(qualified(ctx.def), ctx.name()));
+            }
+            check_identity(ctx, &out, old)?;
+            check_decodable(ctx, &out)?;
+            Ok(to_storage(ctx, out))
+        },
+        part,
+        ctx.namespace(),
+        Track::Apply,
+    )
+    .await;
+    match result {
+        Ok(updated) => Ok(response::json(200, &to_client(ctx, updated))),
+        // Apply creates what is missing (never through a subresource).
+        Err(e) if e.reason == "NotFound" && part == Part::Main => {
+            if meta::name(&config) != ctx.name() {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({}) does not match the name on the URL ({})",
+                    meta::name(&config),
+                    ctx.name()
+                )));
+            }
+            let created = apply::apply(None, &config, &writer, ctx.query.force)
+                .map_err(|e| apply_error(ctx, e))?;
+            create_object(app, ctx, created, Track::Apply).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Used by delete (finalizers) and scale.
@@ -556,7 +768,7 @@ pub(super) async fn update_with(
         change,
         Part::Main,
         ctx.namespace(),
-        raw,
+        if raw { Track::Raw } else { Track::Update },
     )
     .await
 }
