@@ -9,21 +9,29 @@
 //! `run_<name>` runs one.
 
 pub mod claim;
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
 pub mod events;
 pub mod expectations;
 pub mod gc;
 pub mod hpa;
+pub mod job;
 pub mod leader;
 pub mod mapper;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod replicaset;
+pub mod revision;
 pub mod runtime;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod util;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use kube::Client;
 
@@ -37,7 +45,40 @@ pub const CONTROLLERS: &[&str] = &[
     "namespace",
     "serviceaccount",
     "garbagecollector",
+    "job",
+    "ttl-after-finished",
+    "endpoint",
+    "endpointslice",
+    "statefulset",
+    "daemonset",
+    "cronjob",
+    "nodelifecycle",
+    "replicationcontroller",
 ];
+
+/// Timings upstream exposes as kube-controller-manager flags; tests
+/// shorten them to stay fast.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The first delay before a failed Job pod is replaced (doubled per
+    /// failure; upstream's 10 s).
+    pub job_backoff: Duration,
+    /// How long a node may go without a heartbeat before it is marked
+    /// Unknown and tainted unreachable (upstream's 40 s).
+    pub node_monitor_grace_period: Duration,
+    /// How often node health is checked (upstream's 5 s).
+    pub node_monitor_period: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            job_backoff: Duration::from_secs(10),
+            node_monitor_grace_period: Duration::from_secs(40),
+            node_monitor_period: Duration::from_secs(5),
+        }
+    }
+}
 
 type Run = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -46,6 +87,16 @@ type Run = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 pub async fn run(
     client: Client,
     names: &[&str],
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with(client, names, Settings::default(), shutdown).await
+}
+
+/// `run` with non-default timings.
+pub async fn run_with(
+    client: Client,
+    names: &[&str],
+    settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let shutdown = Shutdown::from_future(shutdown);
@@ -84,6 +135,73 @@ pub async fn run(
             }
             "serviceaccount" => {
                 let c = serviceaccount::ServiceAccountController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "job" => {
+                let c = job::JobController::new(&factory, settings.job_backoff);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "ttl-after-finished" => {
+                let c = job::ttl::TtlAfterFinishedController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "endpoint" => {
+                let c = endpoints::EndpointsController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "endpointslice" => {
+                let c = endpoints::slice::EndpointSliceController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "statefulset" => {
+                let c = statefulset::StatefulSetController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "daemonset" => {
+                let c = daemonset::DaemonSetController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "cronjob" => {
+                let c = cronjob::CronJobController::new(&factory);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "nodelifecycle" => {
+                let timing = nodelifecycle::Timing {
+                    grace_period: settings.node_monitor_grace_period,
+                    monitor_period: settings.node_monitor_period,
+                };
+                let c = nodelifecycle::NodeLifecycleController::new(&factory, timing);
+                Box::pin(async move {
+                    c.run(sd).await;
+                    Ok(())
+                })
+            }
+            "replicationcontroller" => {
+                let c = replicaset::ReplicationManager::new(&factory);
                 Box::pin(async move {
                     c.run(sd).await;
                     Ok(())

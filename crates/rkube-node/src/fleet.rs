@@ -125,7 +125,7 @@ fn decide(t: &mut Tracked, cfg: &NodeConfig, now: Instant) -> Next {
             let since = *t.running_since.get_or_insert(now);
             let mut next: Option<Instant> = None;
             if status::runs_to_completion(&t.pod) {
-                let done = since + cfg.delays.job_duration;
+                let done = since + status::run_time(&t.pod, cfg.delays.job_duration);
                 if done <= now {
                     return Next::Now(Action::Complete);
                 }
@@ -356,7 +356,9 @@ impl Fleet {
                 let since = *t.running_since.get_or_insert(now);
                 let flags = ready_flags(&t.pod, &cfg, since, now);
                 let step = if action == Action::Complete {
-                    Step::Completed
+                    Step::Completed {
+                        exit_code: status::exit_code(&t.pod),
+                    }
                 } else {
                     Step::Running { ready: &flags }
                 };
@@ -523,7 +525,10 @@ pub(crate) async fn run(
     };
     tracing::info!("{} simulated node(s) registered", cfgs.len());
     let paired = cfgs.iter().cloned().zip(uids).collect();
-    let mut background = vec![tokio::spawn(node::maintain(client.clone(), paired, since))];
+    let mut background = vec![
+        tokio::spawn(node::maintain(client.clone(), paired, since.clone())),
+        tokio::spawn(node::reassert_ready(client.clone(), cfgs.clone(), since)),
+    ];
     let (recorder, workers) = Recorder::start(client.clone());
     background.extend(workers);
     let _background = AbortOnDrop(background);

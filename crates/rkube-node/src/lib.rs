@@ -24,6 +24,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 pub use k8s_openapi::api::core::v1::Taint;
+pub use status::{EXIT_CODE_ANNOTATION, RUN_SECONDS_ANNOTATION};
 
 /// The kubelet version simulated nodes report.
 pub const KUBELET_VERSION: &str = "v1.37.0";
@@ -48,7 +49,9 @@ pub struct Delays {
     /// The longest a deleted pod stays Terminating.
     pub terminate_max: Duration,
     /// How long a Job's pod (restartPolicy Never/OnFailure) runs before it
-    /// completes with exit code 0.
+    /// completes (exit code 0 unless the pod's `rkube.io/exit-code`
+    /// annotation says otherwise; `rkube.io/run-seconds` overrides the
+    /// time per pod).
     pub job_duration: Duration,
 }
 

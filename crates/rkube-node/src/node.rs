@@ -327,6 +327,42 @@ pub(crate) async fn maintain(
     }
 }
 
+/// Re-post Ready whenever something else (the node lifecycle controller,
+/// after missed heartbeats) set one of our nodes' Ready condition to
+/// anything but True, as a kubelet does on its next status sync instead
+/// of waiting out the full status interval.
+pub(crate) async fn reassert_ready(
+    client: kube::Client,
+    nodes: Vec<Arc<NodeConfig>>,
+    since: String,
+) {
+    use kube::runtime::{WatchStreamExt, watcher};
+    let by_name: std::collections::HashMap<String, Arc<NodeConfig>> =
+        nodes.into_iter().map(|c| (c.name.clone(), c)).collect();
+    let api: Api<Node> = Api::all(client.clone());
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
+    futures::pin_mut!(stream);
+    while let Some(ev) = stream.next().await {
+        let Ok(node) = ev else { continue };
+        let Some(cfg) = node.metadata.name.as_ref().and_then(|n| by_name.get(n)) else {
+            continue;
+        };
+        let ready = node
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.status.as_str());
+        if ready.is_some_and(|r| r != "True")
+            && let Err(e) = heartbeat(&client, cfg, &since).await
+        {
+            tracing::warn!("node {} status: {e:#}", cfg.name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,8 +26,13 @@ pub(crate) enum Observed {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Step<'a> {
     Creating,
-    Running { ready: &'a [bool] },
-    Completed,
+    Running {
+        ready: &'a [bool],
+    },
+    /// Every container exited with `exit_code` (0: Succeeded, else Failed).
+    Completed {
+        exit_code: i32,
+    },
 }
 
 pub(crate) fn observe(pod: &Pod) -> Observed {
@@ -82,21 +87,60 @@ pub(crate) fn ready_delay(c: &Container, base: Duration) -> Duration {
     base.max(Duration::from_secs(probe as u64))
 }
 
-/// A pod a Job owns that does not restart: it runs to completion.
+/// The annotation that makes a simulated pod's containers exit with this
+/// code (non-zero: the pod fails), so tests can exercise Job failure
+/// handling without real processes.
+pub const EXIT_CODE_ANNOTATION: &str = "rkube.io/exit-code";
+/// The annotation that overrides how long a run-to-completion pod runs
+/// (seconds, fractions allowed), e.g. a Job that must outlive a deadline.
+pub const RUN_SECONDS_ANNOTATION: &str = "rkube.io/run-seconds";
+
+fn annotation<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .map(|v| v.trim())
+}
+
+/// Whether a pod that does not restart runs to completion: a Job's pods
+/// always do; other pods only when annotated with an exit code or a run
+/// time, since a bare `restartPolicy: Never` nginx would run forever.
 pub(crate) fn runs_to_completion(pod: &Pod) -> bool {
     let restart = pod
         .spec
         .as_ref()
         .and_then(|s| s.restart_policy.as_deref())
         .unwrap_or("Always");
-    restart != "Always"
-        && pod
-            .metadata
-            .owner_references
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|o| o.kind == "Job")
+    if restart == "Always" {
+        return false;
+    }
+    let owned_by_job = pod
+        .metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|o| o.kind == "Job");
+    owned_by_job
+        || annotation(pod, EXIT_CODE_ANNOTATION).is_some()
+        || annotation(pod, RUN_SECONDS_ANNOTATION).is_some()
+}
+
+/// The exit code the pod's containers finish with (0 unless annotated).
+pub(crate) fn exit_code(pod: &Pod) -> i32 {
+    annotation(pod, EXIT_CODE_ANNOTATION)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How long the pod runs before it finishes: the annotation when it
+/// parses, else the node's default.
+pub(crate) fn run_time(pod: &Pod, default: Duration) -> Duration {
+    annotation(pod, RUN_SECONDS_ANNOTATION)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(default, Duration::from_secs_f64)
 }
 
 /// The image reference as a runtime reports it: registry and tag filled in.
@@ -207,13 +251,14 @@ fn container_status(
             s["started"] = json!(true);
             s["state"] = json!({"running": {"startedAt": started}});
         }
-        Step::Completed => {
+        Step::Completed { exit_code } => {
             let (id, started) = identity(prev, now);
             s["imageID"] = json!(image_id(&image));
             s["containerID"] = json!(id.clone());
+            let reason = if exit_code == 0 { "Completed" } else { "Error" };
             s["state"] = json!({"terminated": {
-                "exitCode": 0,
-                "reason": "Completed",
+                "exitCode": exit_code,
+                "reason": reason,
                 "startedAt": started,
                 "finishedAt": now,
                 "containerID": id,
@@ -311,7 +356,7 @@ fn conditions(pod: &Pod, step: Step, ready: &[bool], now: &str) -> Value {
                 condition("ContainersReady", all, reason, message),
             ]
         }
-        Step::Completed => vec![
+        Step::Completed { .. } => vec![
             condition("PodReadyToStartContainers", false, None, None),
             condition("Initialized", true, Some("PodCompleted"), None),
             condition("Ready", false, Some("PodCompleted"), None),
@@ -376,7 +421,8 @@ pub(crate) fn patch(
             let sidecar = c.restart_policy.as_deref() == Some("Always");
             let init_step = match step {
                 Step::Running { .. } if sidecar => Step::Running { ready: &[] },
-                Step::Running { .. } => Step::Completed,
+                Step::Running { .. } => Step::Completed { exit_code: 0 },
+                Step::Completed { .. } => Step::Completed { exit_code: 0 },
                 other => other,
             };
             container_status(c, prev, init_step, sidecar, "PodInitializing", now)
@@ -391,7 +437,8 @@ pub(crate) fn patch(
     let phase = match step {
         Step::Creating => "Pending",
         Step::Running { .. } => "Running",
-        Step::Completed => "Succeeded",
+        Step::Completed { exit_code: 0 } => "Succeeded",
+        Step::Completed { .. } => "Failed",
     };
     let mut status = json!({
         "phase": phase,
@@ -518,7 +565,7 @@ mod tests {
 
         let done = patch(
             &p,
-            Step::Completed,
+            Step::Completed { exit_code: 0 },
             "172.18.0.3",
             Some("10.244.1.2"),
             "2024-01-01T00:00:09Z",
@@ -604,5 +651,32 @@ mod tests {
             .unwrap(),
         ]);
         assert!(runs_to_completion(&p));
+    }
+
+    #[test]
+    fn annotated_pods_fail_with_their_exit_code_after_their_run_time() {
+        let mut p = nginx();
+        p.spec.as_mut().unwrap().restart_policy = Some("Never".into());
+        p.metadata.annotations = Some(
+            [
+                (EXIT_CODE_ANNOTATION.to_string(), "3".to_string()),
+                (RUN_SECONDS_ANNOTATION.to_string(), "0.5".to_string()),
+            ]
+            .into(),
+        );
+        assert!(runs_to_completion(&p), "annotated bare pods finish too");
+        assert_eq!(exit_code(&p), 3);
+        assert_eq!(
+            run_time(&p, Duration::from_secs(9)),
+            Duration::from_millis(500)
+        );
+        let done = patch(&p, Step::Completed { exit_code: 3 }, "h", None, "t");
+        assert_eq!(done["status"]["phase"], "Failed");
+        let t = &done["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(t["exitCode"], 3);
+        assert_eq!(t["reason"], "Error");
+        p.metadata.annotations = None;
+        assert!(!runs_to_completion(&p));
+        assert_eq!(run_time(&p, Duration::from_secs(9)), Duration::from_secs(9));
     }
 }

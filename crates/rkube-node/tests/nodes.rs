@@ -345,3 +345,74 @@ async fn bound_pods_start_get_ready_complete_and_go_away() {
         .unwrap();
     server.stop();
 }
+
+/// A node marked Unknown behind its back (as the node lifecycle
+/// controller does after missed heartbeats) reports Ready again at once
+/// rather than after its status interval; and a pod annotated with an
+/// exit code fails with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reassert_ready_and_annotated_pods_fail() {
+    use kube::api::{Patch, PatchParams, PostParams};
+    let server = Server::start();
+    let client = server.client().await;
+    let (stop, shutdown) = stopper();
+    let mut cfg = fast(NodeConfig::worker(1));
+    cfg.status_update_interval = Duration::from_secs(600);
+    let nodes = tokio::spawn(rkube_node::run_node(client.clone(), cfg, shutdown));
+    let api: Api<Node> = Api::all(client.clone());
+    let ready_of = |n: &Node| {
+        n.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.status.clone())
+    };
+    eventually("the node", Duration::from_secs(20), || async {
+        let n = api.get("rkube-worker1").await.ok()?;
+        (ready_of(&n).as_deref() == Some("True")).then_some(())
+    })
+    .await;
+    let unknown = serde_json::json!({"status": {"conditions": [
+        {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}});
+    api.patch_status(
+        "rkube-worker1",
+        &PatchParams::default(),
+        &Patch::Merge(&unknown),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    eventually("Ready again", Duration::from_secs(20), || async {
+        let n = api.get("rkube-worker1").await.ok()?;
+        (ready_of(&n).as_deref() == Some("True")).then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "not the 600 s status interval"
+    );
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "fails", "annotations": {
+            rkube_node::EXIT_CODE_ANNOTATION: "2", rkube_node::RUN_SECONDS_ANNOTATION: "0.2"}},
+        "spec": {"nodeName": "rkube-worker1", "restartPolicy": "Never",
+                 "containers": [{"name": "c", "image": "busybox"}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let failed = eventually("the pod to fail", Duration::from_secs(20), || async {
+        let p = pods.get("fails").await.ok()?;
+        (p.status.as_ref()?.phase.as_deref() == Some("Failed")).then_some(p)
+    })
+    .await;
+    let term = failed.status.unwrap().container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!((term.exit_code, term.reason.as_deref()), (2, Some("Error")));
+    stop.stop();
+    let _ = nodes.await;
+}

@@ -40,6 +40,7 @@
 
 mod definitions;
 mod kinds;
+mod metrics;
 mod params;
 mod paths;
 pub mod proto;

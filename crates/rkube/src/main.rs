@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The whole control plane: API server, controllers, scheduler and
-    /// simulated nodes, on embedded storage.
+    /// simulated nodes, on embedded storage or etcd.
     Server(cmd::server::ServerArgs),
     /// The API server alone.
     Apiserver(cmd::server::ServerArgs),
@@ -33,6 +33,8 @@ enum Command {
     Node(cmd::components::NodeArgs),
     /// Measure a fresh server: start-up, memory, creates, GET, LIST, watch.
     Bench(cmd::bench::BenchArgs),
+    /// Copy a cluster's stored state between a data directory and etcd.
+    Migrate(cmd::migrate::MigrateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => runtime.block_on(cmd::server::run(args, true)),
         Command::Apiserver(args) => runtime.block_on(cmd::server::run(args, false)),
         Command::Bench(args) => runtime.block_on(cmd::bench::run(args)),
+        Command::Migrate(args) => runtime.block_on(cmd::migrate::run(args)),
         Command::ControllerManager(args) => {
             runtime.block_on(cmd::components::controller_manager(args))
         }

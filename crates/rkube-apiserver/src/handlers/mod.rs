@@ -4,8 +4,10 @@
 
 mod body;
 mod delete;
+mod metrics;
 mod read;
 mod scale;
+mod simulated;
 mod table;
 mod token;
 mod watch;
@@ -93,6 +95,7 @@ async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
         return Err(not_found_path());
     }
     let query = Query::parse(parts.uri.query())?;
+    let raw_query = parts.uri.query().map(str::to_string);
     let user = parts
         .extensions
         .get::<UserInfo>()
@@ -139,6 +142,10 @@ async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
             verb_allowed("get")?;
             match sub.as_deref() {
                 Some("scale") => scale::get(&app, &ctx).await,
+                s if simulated::handles(s) => {
+                    simulated::reject(&app, &ctx, raw_query.as_deref()).await
+                }
+                _ if def.computed() => metrics::get(&app, &ctx).await,
                 _ => read::get(&app, &ctx).await,
             }
         }
@@ -148,7 +155,11 @@ async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
                 watch::watch(&app, ctx).await
             } else {
                 verb_allowed("list")?;
-                read::list(&app, &ctx).await
+                if def.computed() {
+                    metrics::list(&app, &ctx).await
+                } else {
+                    read::list(&app, &ctx).await
+                }
             }
         }
         (Method::POST, false) => {
@@ -158,6 +169,9 @@ async fn route(app: Arc<App>, req: Request) -> ApiResult<Response> {
         }
         (Method::POST, true) => {
             verb_allowed("create")?;
+            if simulated::handles(sub.as_deref()) {
+                return simulated::reject(&app, &ctx, raw_query.as_deref()).await;
+            }
             let bytes = body::read(body).await?;
             write::create_subresource(&app, &ctx, bytes).await
         }

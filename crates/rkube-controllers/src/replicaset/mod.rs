@@ -1,14 +1,18 @@
 //! The ReplicaSet controller: keeps `spec.replicas` active pods for each
 //! ReplicaSet, adopts matching orphans, releases pods it no longer
-//! selects, and reports the counts in the status subresource.
+//! selects, and reports the counts in the status subresource. The same
+//! controller, over the `Replicated` view, is the ReplicationController
+//! manager.
 
+pub mod kind;
 pub mod pods;
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use kube::api::{Api, DeleteParams};
 use kube::{Client, ResourceExt};
 
@@ -20,36 +24,44 @@ use crate::util::{
     api_code, controller_ref, is_being_deleted, is_pod_active, owner_ref, post_params,
     selector_is_empty, selector_matches, until_available,
 };
+use kind::Replicated;
 
 /// At most this many pods are created or deleted in one sync.
 const BURST_REPLICAS: usize = 500;
 const WORKERS: usize = 5;
 
-pub struct ReplicaSetController {
+pub struct ReplicaController<K> {
     client: Client,
-    sets: Informer<ReplicaSet>,
+    sets: Informer<K>,
     pods: Informer<Pod>,
     queue: Arc<Queue<Key>>,
     expectations: Arc<Expectations>,
     recorder: Recorder,
+    kind: PhantomData<fn() -> K>,
 }
 
-/// The ReplicaSet that controls `pod`, if the reference names one.
-fn owner_key(pod: &Pod) -> Option<Key> {
+pub type ReplicaSetController = ReplicaController<ReplicaSet>;
+pub type ReplicationManager = ReplicaController<ReplicationController>;
+
+/// The owner of kind `K` that controls `pod`, if the reference names one.
+fn owner_key<K: Replicated>(pod: &Pod) -> Option<Key> {
     let r = controller_ref(&pod.metadata)?;
-    (r.kind == "ReplicaSet" && r.api_version.starts_with("apps/"))
+    let (group, _) = crate::mapper::group_version(K::API_VERSION);
+    let (ref_group, _) = crate::mapper::group_version(&r.api_version);
+    (r.kind == K::KIND && ref_group == group)
         .then(|| Key::new(pod.namespace().unwrap_or_default(), r.name.clone()))
 }
 
-impl ReplicaSetController {
+impl<K: Replicated> ReplicaController<K> {
     pub fn new(factory: &Factory) -> Arc<Self> {
-        let c = Arc::new(ReplicaSetController {
+        let c = Arc::new(ReplicaController {
             client: factory.client().clone(),
-            sets: factory.informer::<ReplicaSet>(),
+            sets: factory.informer::<K>(),
             pods: factory.informer::<Pod>(),
             queue: Queue::new(),
             expectations: Arc::new(Expectations::default()),
-            recorder: Recorder::new(factory.client().clone(), "replicaset-controller"),
+            recorder: Recorder::new(factory.client().clone(), K::COMPONENT),
+            kind: PhantomData,
         });
         let (queue, exp) = (Arc::clone(&c.queue), Arc::clone(&c.expectations));
         c.sets.on_change(move |ch| match ch {
@@ -72,7 +84,7 @@ impl ReplicaSetController {
         match ch {
             Change::Added(p) => {
                 let pk = Key::of(p.as_ref());
-                match owner_key(p) {
+                match owner_key::<K>(p) {
                     Some(rs) if is_being_deleted(&p.metadata) => {
                         self.expectations.deletion_observed(&rs, &pk);
                         self.queue.add(rs);
@@ -87,7 +99,7 @@ impl ReplicaSetController {
             }
             Change::Updated { old, new } => {
                 let pk = Key::of(new.as_ref());
-                let (old_owner, new_owner) = (owner_key(old), owner_key(new));
+                let (old_owner, new_owner) = (owner_key::<K>(old), owner_key::<K>(new));
                 if is_being_deleted(&new.metadata)
                     && !is_being_deleted(&old.metadata)
                     && let Some(rs) = &new_owner
@@ -102,7 +114,7 @@ impl ReplicaSetController {
                 match new_owner {
                     Some(rs) => {
                         if let Some(set) = self.sets.get(&rs.namespace, &rs.name) {
-                            let min_ready = set.spec.min_ready_seconds.unwrap_or(0);
+                            let min_ready = set.min_ready_seconds();
                             if let Some(d) = until_available(new, min_ready) {
                                 self.queue.add_after(rs.clone(), d);
                             }
@@ -119,7 +131,7 @@ impl ReplicaSetController {
                 }
             }
             Change::Deleted(p) => {
-                if let Some(rs) = owner_key(p) {
+                if let Some(rs) = owner_key::<K>(p) {
                     self.expectations
                         .deletion_observed(&rs, &Key::of(p.as_ref()));
                     self.queue.add(rs);
@@ -132,7 +144,7 @@ impl ReplicaSetController {
     fn enqueue_selecting(&self, pod: &Pod) {
         let ns = pod.namespace().unwrap_or_default();
         for rs in self.sets.list_namespace(&ns) {
-            let sel = &rs.spec.selector;
+            let sel = &rs.selector();
             if !selector_is_empty(sel) && selector_matches(sel, pod.metadata.labels.as_ref()) {
                 self.queue.add(Key::of(rs.as_ref()));
             }
@@ -152,7 +164,7 @@ impl ReplicaSetController {
             sd_queue.shut_down();
         });
         let me = Arc::clone(&self);
-        run_workers("replicaset", queue, WORKERS, move |key| {
+        run_workers(K::NAME, queue, WORKERS, move |key| {
             let me = Arc::clone(&me);
             async move { me.sync(key).await }
         })
@@ -169,7 +181,7 @@ impl ReplicaSetController {
         let active: Vec<Arc<Pod>> = pods.iter().filter(|p| is_pod_active(p)).cloned().collect();
         let mut failure = None;
         let mut manage_err = None;
-        if needs_sync && !is_being_deleted(&rs.metadata) {
+        if needs_sync && !is_being_deleted(rs.meta()) {
             if let Err((reason, e)) = self.manage(&key, &rs, &active).await {
                 failure = Some((reason, format!("{e:#}")));
                 manage_err = Some(e);
@@ -177,7 +189,7 @@ impl ReplicaSetController {
         } else if !needs_sync {
             // Keep the last failure until the next manage settles it.
             failure = rs
-                .status
+                .rs_status()
                 .iter()
                 .flat_map(|s| s.conditions.iter().flatten())
                 .find(|c| {
@@ -195,12 +207,12 @@ impl ReplicaSetController {
                     )
                 });
         }
-        let status = pods::calculate_status(&rs, &pods, failure);
+        let status = pods::calculate_status(rs.as_ref(), &pods, failure);
         self.update_status(&rs, status).await?;
         if let Some(e) = manage_err {
             return Err(e);
         }
-        let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+        let min_ready = rs.min_ready_seconds();
         let next = active
             .iter()
             .filter_map(|p| until_available(p, min_ready))
@@ -210,10 +222,10 @@ impl ReplicaSetController {
 
     /// The pods `rs` controls, after adopting matching orphans and
     /// releasing pods it no longer selects.
-    async fn claim_pods(&self, rs: &ReplicaSet) -> anyhow::Result<Vec<Arc<Pod>>> {
+    async fn claim_pods(&self, rs: &K) -> anyhow::Result<Vec<Arc<Pod>>> {
         let ns = rs.namespace().unwrap_or_default();
         let uid = rs.uid().unwrap_or_default();
-        let selector = rs.spec.selector.clone();
+        let selector = rs.selector();
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let mut owned = Vec::new();
         let mut can_adopt: Option<bool> = None;
@@ -238,7 +250,7 @@ impl ReplicaSetController {
                         can_adopt = Some(self.can_adopt(rs).await?);
                     }
                     if can_adopt == Some(true) {
-                        let r = owner_ref("apps/v1", "ReplicaSet", &rs.metadata);
+                        let r = owner_ref(K::API_VERSION, K::KIND, rs.meta());
                         match claim::adopt(&api, &p.metadata, r).await {
                             Ok(adopted) => owned.push(Arc::new(adopted)),
                             Err(e) if matches!(api_code(&e), Some(404) | Some(409)) => {}
@@ -254,11 +266,10 @@ impl ReplicaSetController {
 
     /// A fresh read: adopt only for a ReplicaSet that still exists with
     /// the same uid and is not being deleted.
-    async fn can_adopt(&self, rs: &ReplicaSet) -> anyhow::Result<bool> {
-        let api: Api<ReplicaSet> =
-            Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
+    async fn can_adopt(&self, rs: &K) -> anyhow::Result<bool> {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
         Ok(match api.get_opt(&rs.name_any()).await? {
-            Some(fresh) => fresh.uid() == rs.uid() && !is_being_deleted(&fresh.metadata),
+            Some(fresh) => fresh.uid() == rs.uid() && !is_being_deleted(fresh.meta()),
             None => false,
         })
     }
@@ -267,13 +278,12 @@ impl ReplicaSetController {
     async fn manage(
         &self,
         key: &Key,
-        rs: &ReplicaSet,
+        rs: &K,
         active: &[Arc<Pod>],
     ) -> Result<(), (&'static str, anyhow::Error)> {
-        let spec = rs.spec.clone();
-        let desired = spec.replicas.unwrap_or(1).max(0) as usize;
+        let desired = rs.replicas() as usize;
         if active.len() < desired {
-            let Some(template) = spec.template.as_ref() else {
+            let Some(template) = rs.template() else {
                 return Ok(());
             };
             let n = (desired - active.len()).min(BURST_REPLICAS);
@@ -302,7 +312,7 @@ impl ReplicaSetController {
     async fn create_pods(
         &self,
         key: &Key,
-        rs: &ReplicaSet,
+        rs: &K,
         template: &k8s_openapi::api::core::v1::PodTemplateSpec,
         n: usize,
     ) -> anyhow::Result<()> {
@@ -354,12 +364,7 @@ impl ReplicaSetController {
         Ok(())
     }
 
-    async fn delete_pods(
-        &self,
-        key: &Key,
-        rs: &ReplicaSet,
-        victims: &[Arc<Pod>],
-    ) -> anyhow::Result<()> {
+    async fn delete_pods(&self, key: &Key, rs: &K, victims: &[Arc<Pod>]) -> anyhow::Result<()> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
         let rs_ref = reference(rs);
         let results = join_all(victims.iter().map(|p| {
@@ -398,15 +403,15 @@ impl ReplicaSetController {
     /// Active pods of every ReplicaSet with the same controller as `rs`
     /// (the other revisions of one Deployment): spreading deletions over
     /// nodes counts them all.
-    fn related_pods(&self, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
+    fn related_pods(&self, rs: &K) -> Vec<Arc<Pod>> {
         let ns = rs.namespace().unwrap_or_default();
-        let owner = controller_ref(&rs.metadata).map(|r| r.uid.clone());
+        let owner = controller_ref(rs.meta()).map(|r| r.uid.clone());
         let sibling_names: Vec<String> = match &owner {
             Some(uid) => self
                 .sets
                 .list_namespace(&ns)
                 .into_iter()
-                .filter(|s| controller_ref(&s.metadata).is_some_and(|r| &r.uid == uid))
+                .filter(|s| controller_ref(s.meta()).is_some_and(|r| &r.uid == uid))
                 .map(|s| s.name_any())
                 .collect(),
             None => vec![rs.name_any()],
@@ -415,22 +420,18 @@ impl ReplicaSetController {
             .list_namespace(&ns)
             .into_iter()
             .filter(|p| is_pod_active(p))
-            .filter(|p| owner_key(p).is_some_and(|k| sibling_names.contains(&k.name)))
+            .filter(|p| owner_key::<K>(p).is_some_and(|k| sibling_names.contains(&k.name)))
             .collect()
     }
 
-    async fn update_status(
-        &self,
-        rs: &ReplicaSet,
-        status: k8s_openapi::api::apps::v1::ReplicaSetStatus,
-    ) -> anyhow::Result<()> {
-        if rs.status.as_ref() == Some(&status) {
+    async fn update_status(&self, rs: &K, status: ReplicaSetStatus) -> anyhow::Result<()> {
+        // Compared in the kind's own shape (a ReplicationController has no
+        // terminatingReplicas).
+        let next = rs.with_rs_status(status.clone());
+        if next.rs_status() == rs.rs_status() {
             return Ok(());
         }
-        let api: Api<ReplicaSet> =
-            Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
-        let mut next = rs.clone();
-        next.status = Some(status.clone());
+        let api: Api<K> = Api::namespaced(self.client.clone(), &rs.namespace().unwrap_or_default());
         match api
             .replace_status(&rs.name_any(), &post_params(), &next)
             .await
@@ -438,11 +439,11 @@ impl ReplicaSetController {
             Ok(_) => Ok(()),
             Err(e) if api_code(&e) == Some(409) => {
                 // One retry on a fresh read, as upstream does.
-                let mut fresh = api.get(&rs.name_any()).await?;
+                let fresh = api.get(&rs.name_any()).await?;
                 if fresh.uid() != rs.uid() {
                     return Ok(());
                 }
-                fresh.status = Some(status);
+                let fresh = fresh.with_rs_status(status);
                 api.replace_status(&rs.name_any(), &post_params(), &fresh)
                     .await?;
                 Ok(())

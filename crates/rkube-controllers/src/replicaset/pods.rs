@@ -5,10 +5,12 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
+use k8s_openapi::api::apps::v1::{ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
+
+use super::kind::Replicated;
 
 use crate::util::{
     is_pod_active, is_pod_available, is_pod_ready, is_pod_terminating, now, owner_ref, pod_phase,
@@ -16,7 +18,7 @@ use crate::util::{
 };
 
 /// A new pod for `rs` from its template (the server picks the name).
-pub fn pod_from_template(rs: &ReplicaSet, template: &PodTemplateSpec) -> Pod {
+pub fn pod_from_template<K: Replicated>(rs: &K, template: &PodTemplateSpec) -> Pod {
     let tmeta = template.metadata.clone().unwrap_or_default();
     let prefix = format!("{}-", rs.name_any());
     Pod {
@@ -26,7 +28,7 @@ pub fn pod_from_template(rs: &ReplicaSet, template: &PodTemplateSpec) -> Pod {
             labels: tmeta.labels,
             annotations: tmeta.annotations,
             finalizers: tmeta.finalizers,
-            owner_references: Some(vec![owner_ref("apps/v1", "ReplicaSet", &rs.metadata)]),
+            owner_references: Some(vec![owner_ref(K::API_VERSION, K::KIND, rs.meta())]),
             ..Default::default()
         },
         spec: template.spec.clone(),
@@ -137,21 +139,19 @@ fn fully_labeled(pod: &Pod, template_labels: &BTreeMap<String, String>) -> bool 
 /// The status `rs` should have given the pods it controls and the error of
 /// the last create or delete (the ReplicaFailure condition).
 pub fn calculate_status(
-    rs: &ReplicaSet,
+    rs: &impl Replicated,
     pods: &[Arc<Pod>],
     failure: Option<(&str, String)>,
 ) -> ReplicaSetStatus {
-    let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+    let min_ready = rs.min_ready_seconds();
     let template_labels = rs
-        .spec
-        .template
-        .as_ref()
+        .template()
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.labels.clone())
         .unwrap_or_default();
     let active: Vec<&Arc<Pod>> = pods.iter().filter(|p| is_pod_active(p)).collect();
     let count = |f: &dyn Fn(&Pod) -> bool| active.iter().filter(|p| f(p)).count() as i32;
-    let old = rs.status.clone().unwrap_or_default();
+    let old = rs.rs_status().unwrap_or_default();
     let mut conditions: Vec<ReplicaSetCondition> = old
         .conditions
         .clone()
@@ -184,7 +184,7 @@ pub fn calculate_status(
         ready_replicas: Some(count(&is_pod_ready)),
         available_replicas: Some(count(&|p| is_pod_available(p, min_ready))),
         terminating_replicas: Some(pods.iter().filter(|p| is_pod_terminating(p)).count() as i32),
-        observed_generation: rs.metadata.generation,
+        observed_generation: rs.meta().generation,
         conditions: (!conditions.is_empty()).then_some(conditions),
     }
 }

@@ -127,6 +127,11 @@ impl TestServer {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/kubectl"));
         if !path.exists() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "kubectl ({}) is required in CI",
+                path.display()
+            );
             eprintln!("SKIPPED kubectl step: {} not found", path.display());
             return None;
         }
@@ -193,6 +198,126 @@ pub fn start_controllers(client: &Client, names: &[&'static str]) -> Running {
         stop: Some(tx),
         handle: Some(handle),
     }
+}
+
+/// `start_controllers` with non-default timings.
+pub fn start_controllers_with(
+    client: &Client,
+    names: &[&'static str],
+    settings: rkube_controllers::Settings,
+) -> Running {
+    let (tx, rx) = oneshot::channel::<()>();
+    let client = client.clone();
+    let names: Vec<&'static str> = names.to_vec();
+    let handle = tokio::spawn(async move {
+        rkube_controllers::run_with(client, &names, settings, async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Running {
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+/// Simulated nodes and the scheduler, in-process, each node on its own
+/// task so a test can stop one (its Lease and heartbeats stop with it).
+pub struct Cluster {
+    nodes: Vec<(String, Option<oneshot::Sender<()>>)>,
+    scheduler: Option<oneshot::Sender<()>>,
+}
+
+impl Cluster {
+    /// Stop node `name`: it no longer renews its Lease nor touches pods.
+    pub fn stop_node(&mut self, name: &str) {
+        for (n, stop) in &mut self.nodes {
+            if n == name
+                && let Some(s) = stop.take()
+            {
+                let _ = s.send(());
+            }
+        }
+    }
+
+    /// Start a node (again: a stopped node coming back re-registers).
+    pub fn start_node(&mut self, client: &Client, cfg: rkube_node::NodeConfig) {
+        let (tx, rx) = oneshot::channel::<()>();
+        let name = cfg.name.clone();
+        let client = client.clone();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.await;
+            };
+            if let Err(e) = rkube_node::run_node(client, cfg, stop).await {
+                eprintln!("simulated node: {e:#}");
+            }
+        });
+        self.nodes.push((name, Some(tx)));
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, s) in &mut self.nodes {
+            if let Some(s) = s.take() {
+                let _ = s.send(());
+            }
+        }
+        if let Some(s) = self.scheduler.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Fast lifecycle delays for tests.
+pub fn fast_delays() -> rkube_node::Delays {
+    rkube_node::Delays {
+        start: Duration::from_millis(200),
+        job_duration: Duration::from_millis(500),
+        terminate_max: Duration::from_millis(200),
+        ..rkube_node::Delays::default()
+    }
+}
+
+/// Start the given node configs (one task each) and the scheduler.
+pub fn start_cluster(client: &Client, cfgs: Vec<rkube_node::NodeConfig>) -> Cluster {
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        scheduler: None,
+    };
+    for cfg in cfgs {
+        cluster.start_node(client, cfg);
+    }
+    let (tx, rx) = oneshot::channel::<()>();
+    let sched_client = client.clone();
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = rx.await;
+        };
+        if let Err(e) = rkube_scheduler::run(sched_client, stop).await {
+            eprintln!("scheduler: {e:#}");
+        }
+    });
+    cluster.scheduler = Some(tx);
+    cluster
+}
+
+/// The control-plane node and `workers` workers with `fast_delays`.
+pub fn start_default_cluster(client: &Client, workers: u32) -> Cluster {
+    let cfgs = rkube_node::cluster_configs(workers)
+        .into_iter()
+        .map(|mut c| {
+            c.delays = fast_delays();
+            c.events = false;
+            c
+        })
+        .collect();
+    start_cluster(client, cfgs)
 }
 
 /// Poll `check` every 50 ms until it returns Some, or panic after

@@ -2,6 +2,13 @@
 //! loopback port in a temporary directory and measures it through kube-rs
 //! over HTTPS, as a client sees it. Bounded in count and time; stops the
 //! server at the end.
+//!
+//! With `--etcd-servers`, it starts `--apiservers` API servers (one cluster:
+//! the later ones get a copy of the first one's credentials) on that etcd,
+//! under a prefix of their own so runs do not see each other's objects,
+//! and spreads the clients over them; watchers then sit on the last API
+//! server while writes go through the first, so with two the watch figure
+//! is delivery from one API server to another.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -33,6 +40,13 @@ pub struct BenchArgs {
     /// Writes observed by the watchers.
     #[arg(long, default_value_t = 200)]
     pub watch_events: usize,
+    /// Run on this etcd (client URLs, comma separated) instead of the
+    /// embedded store.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+    /// API servers to start on that etcd.
+    #[arg(long, default_value_t = 1)]
+    pub apiservers: usize,
 }
 
 struct Server {
@@ -61,18 +75,18 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// Start the server and time it until it accepts connections, ready.
-async fn start() -> anyhow::Result<(Server, Duration)> {
+async fn start(how: &Launch) -> anyhow::Result<(Server, Duration)> {
     let dir = tempfile::tempdir()?;
     // Credentials are made on the first start; time a second start, as a
     // user restarting the server sees it, and the first one too.
     for _ in 0..1 {
-        let mut first = spawn(dir.path())?;
+        let mut first = spawn(dir.path(), how)?;
         wait_ready(first.1).await?;
         let _ = first.0.kill();
         let _ = first.0.wait();
     }
     let t0 = Instant::now();
-    let (child, port) = spawn(dir.path())?;
+    let (child, port) = spawn(dir.path(), how)?;
     wait_ready(port).await?;
     let ready = t0.elapsed();
     let kubeconfig = dir.path().join("kubeconfig.yaml");
@@ -87,9 +101,47 @@ async fn start() -> anyhow::Result<(Server, Duration)> {
     ))
 }
 
-fn spawn(dir: &std::path::Path) -> anyhow::Result<(Child, u16)> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["server", "--secure-port", "0", "--nodes", "0", "--data-dir"])
+/// Another API server of the first one's cluster: its credentials, copied.
+async fn start_another(first: &Server, how: &Launch) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let pki = first.kubeconfig.parent().context("data dir")?.join("pki");
+    std::fs::create_dir_all(dir.path().join("pki"))?;
+    for entry in std::fs::read_dir(&pki)? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), dir.path().join("pki").join(entry.file_name()))?;
+    }
+    let (child, port) = spawn(dir.path(), how)?;
+    wait_ready(port).await?;
+    let kubeconfig = dir.path().join("kubeconfig.yaml");
+    Ok(Server {
+        child,
+        _dir: dir,
+        kubeconfig,
+        port,
+    })
+}
+
+/// What to start: `rkube server` on embedded storage, or `rkube apiserver`
+/// on etcd under `prefix`.
+enum Launch {
+    Embedded,
+    Etcd { servers: String, prefix: String },
+}
+
+fn spawn(dir: &std::path::Path, how: &Launch) -> anyhow::Result<(Child, u16)> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    match how {
+        Launch::Embedded => cmd.args(["server", "--nodes", "0"]),
+        Launch::Etcd { servers, prefix } => cmd.args([
+            "apiserver",
+            "--etcd-servers",
+            servers,
+            "--etcd-prefix",
+            prefix,
+        ]),
+    };
+    let mut child = cmd
+        .args(["--secure-port", "0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -146,25 +198,53 @@ fn cm(name: String) -> ConfigMap {
     c
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let (server, ready) = start().await?;
-    let pid = server.child.id();
+async fn client(server: &Server) -> anyhow::Result<Api<ConfigMap>> {
     let kc = Kubeconfig::read_from(&server.kubeconfig)?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
-    let client = kube::Client::try_from(cfg)?;
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    Ok(Api::namespaced(kube::Client::try_from(cfg)?, "default"))
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let how = if args.etcd_servers.is_empty() {
+        anyhow::ensure!(args.apiservers == 1, "--apiservers needs --etcd-servers");
+        Launch::Embedded
+    } else {
+        anyhow::ensure!(args.apiservers >= 1, "--apiservers must be at least 1");
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        Launch::Etcd {
+            servers: args.etcd_servers.join(","),
+            prefix: format!("/rkube-bench-{stamp}"),
+        }
+    };
+    let (server, ready) = start(&how).await?;
+    let mut servers = vec![server];
+    for _ in 1..args.apiservers {
+        servers.push(start_another(&servers[0], &how).await?);
+    }
+    let server = &servers[0];
+    let pid = server.child.id();
+    let mut apis = Vec::new();
+    for s in &servers {
+        apis.push(client(s).await?);
+    }
+    let api = apis[0].clone();
     // One request so the connection is up before the idle reading.
     api.list(&ListParams::default().limit(1)).await?;
     let idle_rss = rss_kib(pid);
     println!("rkube bench against port {} (pid {pid})", server.port);
+    if let Launch::Etcd { servers: urls, .. } = &how {
+        println!("storage: etcd at {urls}, {} API server(s)", servers.len());
+    }
     println!("{:<44} {}", "start to ready (second start)", ms(ready));
     println!("{:<44} {:.1} MiB", "idle RSS", idle_rss as f64 / 1024.0);
 
     let t0 = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
-        let api = api.clone();
+    for c in 0..args.clients {
+        let api = apis[c % apis.len()].clone();
         let next = Arc::clone(&next);
         let total = args.objects;
         tasks.push(tokio::spawn(async move {
@@ -199,7 +279,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for i in 0..args.gets {
         let name = format!("bench-{:06}", i % args.objects.max(1));
         let t = Instant::now();
-        api.get(&name).await?;
+        apis[i % apis.len()].get(&name).await?;
         lat.push(t.elapsed());
     }
     lat.sort();
@@ -229,13 +309,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ms(lists[0])
     );
 
-    watch_delivery(&api, &args).await?;
+    let watched = apis.last().expect("one API server");
+    watch_delivery(&api, watched, &args).await?;
     Ok(())
 }
 
-/// Each watcher records, for every write, the time from just before the
-/// create was sent to the event's arrival.
-async fn watch_delivery(api: &Api<ConfigMap>, args: &BenchArgs) -> anyhow::Result<()> {
+/// Each watcher (on `watched`) records, for every write (through `api`),
+/// the time from just before the create was sent to the event's arrival.
+async fn watch_delivery(
+    api: &Api<ConfigMap>,
+    watched: &Api<ConfigMap>,
+    args: &BenchArgs,
+) -> anyhow::Result<()> {
     let start_rv = api
         .list(&ListParams::default().limit(1))
         .await?
@@ -245,7 +330,7 @@ async fn watch_delivery(api: &Api<ConfigMap>, args: &BenchArgs) -> anyhow::Resul
     let sent: Arc<std::sync::Mutex<BTreeMap<String, Instant>>> = Arc::default();
     let mut watchers = Vec::new();
     for _ in 0..args.watchers {
-        let api = api.clone();
+        let api = watched.clone();
         let sent = Arc::clone(&sent);
         let rv = start_rv.clone();
         let want = args.watch_events;

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod components;
+pub mod migrate;
 pub mod server;

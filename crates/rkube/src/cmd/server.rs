@@ -1,13 +1,14 @@
 //! `rkube server` and `rkube apiserver`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use rkube_apiserver::auth::{Authenticators, StaticTokens, UserInfo};
 use rkube_apiserver::{ApiServer, ServerConfig};
+use rkube_store::Backend;
 
 use crate::{kubeconfig, pki::Pki};
 
@@ -35,6 +36,82 @@ pub struct ServerArgs {
     /// The range of NodePorts, as `low-high`.
     #[arg(long, default_value = "30000-32767")]
     pub service_node_port_range: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where the cluster's state lives: the embedded store in --data-dir, or
+/// etcd when --etcd-servers is given (kube-apiserver's flags and meanings).
+#[derive(Args, Debug, Clone, Default)]
+pub struct StorageArgs {
+    /// etcd client URLs, comma separated (e.g. http://127.0.0.1:2379);
+    /// without them state is kept in <data-dir>/state.redb.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+    /// The etcd key prefix everything is stored under, as kube-apiserver's:
+    /// a Pod is at <prefix>/pods/<namespace>/<name>.
+    #[arg(long, default_value = "/registry")]
+    pub etcd_prefix: String,
+    /// CA certificate (PEM) that signed etcd's serving certificates.
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+    /// Client certificate (PEM) for etcd's client certificate authentication.
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+    /// The key (PEM) of --etcd-certfile.
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
+}
+
+/// The root of every key the API server stores (see the catalogue's
+/// storage prefixes); --etcd-prefix takes its place in etcd.
+const API_KEY_ROOT: &str = "/registry";
+
+impl StorageArgs {
+    pub fn uses_etcd(&self) -> bool {
+        !self.etcd_servers.is_empty()
+    }
+
+    pub fn etcd_options(&self) -> anyhow::Result<rkube_store::etcd::EtcdOptions> {
+        anyhow::ensure!(self.uses_etcd(), "no --etcd-servers given");
+        let prefix = self.etcd_prefix.trim_end_matches('/');
+        anyhow::ensure!(
+            prefix.starts_with('/'),
+            "--etcd-prefix must start with '/' (got {:?})",
+            self.etcd_prefix
+        );
+        let mut options = rkube_store::etcd::EtcdOptions::new(self.etcd_servers.clone());
+        options.key_root = API_KEY_ROOT.into();
+        options.prefix = prefix.into();
+        if self.etcd_cafile.is_some() || self.etcd_certfile.is_some() || self.etcd_keyfile.is_some()
+        {
+            options.tls = Some(rkube_store::etcd::EtcdTls {
+                ca_file: self.etcd_cafile.clone(),
+                cert_file: self.etcd_certfile.clone(),
+                key_file: self.etcd_keyfile.clone(),
+            });
+        }
+        Ok(options)
+    }
+
+    /// Opens the store these flags name, with its scheduled compactor
+    /// running (on etcd, API servers sharing it take turns).
+    pub async fn open(&self, data_dir: &Path) -> anyhow::Result<Arc<dyn Backend>> {
+        // kube-apiserver compacts every five minutes; so does rkube.
+        let policy = rkube_store::CompactionPolicy::default();
+        if self.uses_etcd() {
+            let backend = rkube_store::etcd::EtcdBackend::connect(self.etcd_options()?)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to etcd: {e}"))?;
+            backend.spawn_compactor(policy);
+            return Ok(backend);
+        }
+        let backend = rkube_store::embedded::EmbeddedBackend::open(&data_dir.join("state.redb"))
+            .await
+            .map_err(|e| anyhow::anyhow!("opening storage: {e}"))?;
+        backend.spawn_compactor(policy);
+        Ok(backend)
+    }
 }
 
 /// kubeadm's default `--service-account-issuer`.
@@ -76,11 +153,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
         hosts.push(bind);
     }
     let pki = Pki::load_or_create(&data_dir, &hosts)?;
-    let backend = rkube_store::embedded::EmbeddedBackend::open(&data_dir.join("state.redb"))
-        .await
-        .map_err(|e| anyhow::anyhow!("opening storage: {e}"))?;
-    // kube-apiserver compacts every five minutes; so does rkube.
-    backend.spawn_compactor(rkube_store::embedded::CompactionPolicy::default());
+    let backend = args.storage.open(&data_dir).await?;
     let admin = UserInfo {
         name: "kubernetes-admin".into(),
         uid: String::new(),

@@ -50,8 +50,18 @@ impl TestServer {
 
     /// Start with extra `rkube server` flags.
     pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        Self::spawn("server", dir, extra)
+    }
+
+    /// `rkube apiserver` (the API server without control loops) with extra
+    /// flags.
+    pub fn start_apiserver(dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        Self::spawn("apiserver", dir, extra)
+    }
+
+    fn spawn(subcommand: &str, dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rkube"))
-            .args(["server", "--secure-port", "0"])
+            .args([subcommand, "--secure-port", "0"])
             .args(extra)
             .arg("--data-dir")
             .arg(dir.path())
