@@ -44,14 +44,58 @@ impl LeaderElection {
             retry_period: Duration::from_secs(2),
         }
     }
+
+    /// kube-scheduler's election: Lease `kube-system/kube-scheduler`, with
+    /// the same timings as the controller manager's.
+    pub fn scheduler(identity: impl Into<String>) -> LeaderElection {
+        LeaderElection {
+            name: "kube-scheduler".into(),
+            ..LeaderElection::controller_manager(identity)
+        }
+    }
+}
+
+/// A holder identity unique to this process: the host name and a random
+/// suffix, as upstream's components write it, so that two processes on
+/// one host never both believe they hold the Lease.
+pub fn identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "rkube".into());
+    format!("{host}_{:016x}", rand_suffix())
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS per process: enough to tell two
+    // processes apart without another dependency.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 fn micro_now() -> MicroTime {
     MicroTime(Timestamp::now())
 }
 
-/// Try once to take or renew the Lease; true if we hold it now.
-async fn try_acquire(api: &Api<Lease>, e: &LeaderElection) -> kube::Result<bool> {
+/// What one attempt on the Lease found.
+enum Attempt {
+    /// We hold the Lease now.
+    Held,
+    /// Someone else holds it; it expires after this long unless renewed.
+    Taken(Option<Duration>),
+}
+
+/// Try once to take or renew the Lease.
+async fn try_acquire(api: &Api<Lease>, e: &LeaderElection) -> kube::Result<Attempt> {
     let seconds = e.lease_duration.as_secs().max(1) as i32;
     let Some(lease) = api.get_opt(&e.name).await? else {
         let lease = Lease {
@@ -70,8 +114,8 @@ async fn try_acquire(api: &Api<Lease>, e: &LeaderElection) -> kube::Result<bool>
             }),
         };
         return match api.create(&post_params(), &lease).await {
-            Ok(_) => Ok(true),
-            Err(err) if api_code(&err) == Some(409) => Ok(false),
+            Ok(_) => Ok(Attempt::Held),
+            Err(err) if api_code(&err) == Some(409) => Ok(Attempt::Taken(None)),
             Err(err) => Err(err),
         };
     };
@@ -81,12 +125,11 @@ async fn try_acquire(api: &Api<Lease>, e: &LeaderElection) -> kube::Result<bool>
     if !ours && !holder.is_empty() {
         let duration =
             SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(seconds)));
-        let expired = spec
-            .renew_time
-            .as_ref()
-            .is_none_or(|t| t.0 + duration < Timestamp::now());
-        if !expired {
-            return Ok(false);
+        if let Some(renewed) = &spec.renew_time {
+            let left = (renewed.0 + duration).duration_since(Timestamp::now());
+            if left.is_positive() {
+                return Ok(Attempt::Taken(left.try_into().ok()));
+            }
         }
     }
     let mut next = lease.clone();
@@ -99,8 +142,8 @@ async fn try_acquire(api: &Api<Lease>, e: &LeaderElection) -> kube::Result<bool>
     s.lease_duration_seconds = Some(seconds);
     s.renew_time = Some(micro_now());
     match api.replace(&lease.name_any(), &post_params(), &next).await {
-        Ok(_) => Ok(true),
-        Err(err) if api_code(&err) == Some(409) => Ok(false),
+        Ok(_) => Ok(Attempt::Held),
+        Err(err) if api_code(&err) == Some(409) => Ok(Attempt::Taken(None)),
         Err(err) => Err(err),
     }
 }
@@ -142,13 +185,22 @@ where
             if sd.is_set() {
                 return Ok(());
             }
-            match try_acquire(&api, &election).await {
-                Ok(true) => break,
-                Ok(false) => {}
-                Err(e) => tracing::debug!("leader election: {e}"),
-            }
+            // Try again after the retry period, or just after the
+            // holder's Lease runs out if that is sooner, so a dead
+            // leader is replaced within the Lease's duration.
+            let wait = match try_acquire(&api, &election).await {
+                Ok(Attempt::Held) => break,
+                Ok(Attempt::Taken(Some(left))) => {
+                    election.retry_period.min(left + Duration::from_millis(5))
+                }
+                Ok(Attempt::Taken(None)) => election.retry_period,
+                Err(e) => {
+                    tracing::debug!("leader election: {e}");
+                    election.retry_period
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(election.retry_period) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = sd.wait() => return Ok(()),
             }
         }
@@ -171,8 +223,8 @@ where
                         _ = sd.wait() => return,
                     }
                     match try_acquire(&api, &e).await {
-                        Ok(true) => last = tokio::time::Instant::now(),
-                        Ok(false) => break,
+                        Ok(Attempt::Held) => last = tokio::time::Instant::now(),
+                        Ok(Attempt::Taken(_)) => break,
                         Err(err) => tracing::debug!("renewing lease: {err}"),
                     }
                     if last.elapsed() > e.renew_deadline {

@@ -5,8 +5,10 @@
 //! into storage. Every sync is idempotent: it reads the cache, computes
 //! what should be, and writes only the difference.
 //!
-//! `run_all` runs every controller until `shutdown` completes; each
-//! `run_<name>` runs one.
+//! `run` runs the named controllers (`CONTROLLERS` lists them) until
+//! `shutdown` completes; `run_elected` runs them only while this process
+//! holds kube-controller-manager's Lease, as several controller managers
+//! on one cluster must.
 
 pub mod claim;
 pub mod cronjob;
@@ -246,52 +248,4 @@ pub async fn run_all(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     run(client, CONTROLLERS, shutdown).await
-}
-
-/// Run the ReplicaSet controller.
-pub async fn run_replicaset(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["replicaset"], shutdown).await
-}
-
-/// Run the Deployment controller.
-pub async fn run_deployment(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["deployment"], shutdown).await
-}
-
-/// Run the HorizontalPodAutoscaler controller.
-pub async fn run_horizontal_pod_autoscaler(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["horizontalpodautoscaling"], shutdown).await
-}
-
-/// Run the Namespace controller.
-pub async fn run_namespace(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["namespace"], shutdown).await
-}
-
-/// Run the ServiceAccount controller.
-pub async fn run_serviceaccount(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["serviceaccount"], shutdown).await
-}
-
-/// Run the garbage collector.
-pub async fn run_garbage_collector(
-    client: Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    run(client, &["garbagecollector"], shutdown).await
 }

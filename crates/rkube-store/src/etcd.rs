@@ -40,6 +40,9 @@ use crate::backend::{
 };
 use connection::KeyMap;
 
+/// kube-apiserver's etcd client allows responses up to 2 GiB.
+const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
+
 pub struct EtcdBackend {
     client: Client,
     options: EtcdOptions,
@@ -69,6 +72,23 @@ impl EtcdBackend {
             map,
             this: this.clone(),
         }))
+    }
+
+    /// A KV client that accepts responses of any size: a LIST of many
+    /// objects is one range response, far over gRPC's 4 MiB default
+    /// (kube-apiserver lifts the same limit on its etcd client).
+    fn kv(&self) -> etcd_client::KvClient {
+        self.client
+            .kv_client()
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    /// A watch client with the same unbounded response size (one watch
+    /// response may carry many events).
+    fn watcher(&self) -> etcd_client::WatchClient {
+        self.client
+            .watch_client()
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
 
     fn handle(&self) -> Result<Arc<EtcdBackend>, StoreError> {

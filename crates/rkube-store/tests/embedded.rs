@@ -73,7 +73,23 @@ on_every_backend!(
     compaction_rejects_old_reads_and_keeps_newer,
     reopen_keeps_data_revisions_and_history,
     scheduled_compactor_keeps_the_window,
+    a_range_larger_than_grpc_default_limit,
 );
+
+/// Eight values of 1 MiB read as one range: 8 MiB in one response, twice
+/// gRPC's default 4 MiB message limit, as a LIST of many objects is.
+async fn a_range_larger_than_grpc_default_limit(t: TestBackend) {
+    let s = t.store();
+    let value = "x".repeat(1 << 20);
+    for i in 0..8 {
+        s.create(&format!("/registry/configmaps/default/big{i}"), b(&value))
+            .await
+            .unwrap();
+    }
+    let all = s.range(range("/registry/configmaps/")).await.unwrap();
+    assert_eq!(all.kvs.len(), 8);
+    assert!(all.kvs.iter().all(|kv| kv.value.len() == 1 << 20));
+}
 
 async fn cas_conflicts(t: TestBackend) {
     let s = t.store();

@@ -26,7 +26,7 @@ const COMPACT_KEY: &str = "compact_rev_key";
 
 impl EtcdBackend {
     pub(crate) async fn compact_to(&self, revision: i64) -> Result<(), StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         match bounded(
             self.options.request_timeout,
             "a compaction",
@@ -47,7 +47,7 @@ impl EtcdBackend {
     pub(crate) async fn compacted_revision_now(&self) -> Result<i64, StoreError> {
         let timeout = self.options.request_timeout;
         let (key, _) = self.map.whole();
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         let at_one = GetOptions::new().with_revision(1).with_keys_only();
         match bounded(timeout, "a read", kv.get(key.clone(), Some(at_one))).await {
             Ok(_) => return Ok(0),
@@ -55,7 +55,7 @@ impl EtcdBackend {
             Err(f) => return Err(f.into()),
         }
         let options = etcd_client::WatchOptions::new().with_start_revision(1);
-        let mut watch = self.client.watch_client();
+        let mut watch = self.watcher();
         let mut stream = bounded(timeout, "a watch", watch.watch(key, Some(options)))
             .await
             .map_err(StoreError::from)?;
@@ -84,7 +84,7 @@ impl EtcdBackend {
             .when([Compare::version(COMPACT_KEY, CompareOp::Equal, seen)])
             .and_then([TxnOp::put(COMPACT_KEY, revision.to_string(), None)])
             .or_else([TxnOp::get(COMPACT_KEY, None)]);
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         let resp = bounded(
             self.options.request_timeout,
             "a compaction claim",

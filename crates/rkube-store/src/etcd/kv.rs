@@ -56,7 +56,7 @@ impl EtcdBackend {
         options: GetOptions,
         requested: i64,
     ) -> Result<GetResponse, StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         match bounded(
             self.options.request_timeout,
             "a read",
@@ -73,7 +73,7 @@ impl EtcdBackend {
     pub(crate) async fn revision_now(&self) -> Result<i64, StoreError> {
         let (start, _) = self.map.whole();
         let options = GetOptions::new().with_count_only();
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         let resp = bounded(
             self.options.request_timeout,
             "a revision read",
@@ -158,7 +158,7 @@ impl EtcdBackend {
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv();
         bounded(self.options.request_timeout, "a write", kv.txn(txn))
             .await
             .map_err(StoreError::from)

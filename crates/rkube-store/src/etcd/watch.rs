@@ -63,7 +63,7 @@ async fn open(
         options = options.with_start_revision(start);
     }
     let timeout = backend.options.request_timeout;
-    let mut client = backend.client.watch_client();
+    let mut client = backend.watcher();
     let mut stream = bounded(
         timeout,
         "a watch",

@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
+use std::future::Future;
+use std::time::Duration;
+
 use clap::Args;
+use rkube_controllers::leader::{self, LeaderElection};
 
 use super::server::loopback_client;
 
@@ -14,10 +18,61 @@ pub struct RemoteArgs {
     pub kubeconfig: PathBuf,
 }
 
+/// How long the simulated pod lifecycle takes on the nodes this process
+/// runs. Durations are a number with `ms`, `s` or `m` (a bare number is
+/// seconds); benchmarks set them to 0.
+#[derive(Args, Debug, Clone)]
+pub struct SimulationArgs {
+    /// Time a pod's containers spend Waiting in ContainerCreating.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub pod_start_delay: Duration,
+    /// Extra time from Running to Ready (a readiness probe's
+    /// initialDelaySeconds wins when longer).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub pod_ready_delay: Duration,
+    /// The longest a deleted pod shows Terminating (it stays for a tenth
+    /// of its grace period, up to this).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub pod_terminate_max: Duration,
+    /// How long a Job's pod runs before it succeeds.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub job_pod_duration: Duration,
+}
+
+impl SimulationArgs {
+    pub fn apply(&self, mut cfg: rkube_node::NodeConfig) -> rkube_node::NodeConfig {
+        cfg.delays.start = self.pod_start_delay;
+        cfg.delays.ready = self.pod_ready_delay;
+        cfg.delays.terminate_max = self.pod_terminate_max;
+        cfg.delays.job_duration = self.job_pod_duration;
+        cfg
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: the unit must be ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{s:?}: {e}"))
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct NodeArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub simulation: SimulationArgs,
     /// How many simulated worker nodes to add.
     #[arg(long, default_value_t = 1)]
     pub count: u32,
@@ -36,20 +91,60 @@ async fn until_signal() {
     }
 }
 
+/// Several controller managers may run against one cluster: they elect
+/// one through kube-controller-manager's Lease and the rest wait.
 pub async fn controller_manager(args: RemoteArgs) -> anyhow::Result<()> {
     let client = loopback_client(&args.kubeconfig).await?;
-    rkube_controllers::run_all(client, until_signal()).await
+    elected_controllers(client, until_signal()).await
 }
 
+/// Several schedulers elect one through kube-scheduler's Lease.
 pub async fn scheduler(args: RemoteArgs) -> anyhow::Result<()> {
     let client = loopback_client(&args.kubeconfig).await?;
-    rkube_scheduler::run(client, until_signal()).await
+    elected_scheduler(client, until_signal()).await
+}
+
+pub async fn elected_controllers(
+    client: kube::Client,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let election = LeaderElection::controller_manager(leader::identity());
+    rkube_controllers::run_elected(client, rkube_controllers::CONTROLLERS, election, shutdown).await
+}
+
+pub async fn elected_scheduler(
+    client: kube::Client,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let election = LeaderElection::scheduler(leader::identity());
+    leader::run_elected(client.clone(), election, shutdown, |stop| {
+        rkube_scheduler::run(client.clone(), stop)
+    })
+    .await
 }
 
 pub async fn node(args: NodeArgs) -> anyhow::Result<()> {
     let client = loopback_client(&args.remote.kubeconfig).await?;
     let configs = (args.start_index..args.start_index + args.count)
-        .map(rkube_node::NodeConfig::worker)
+        .map(|i| args.simulation.apply(rkube_node::NodeConfig::worker(i)))
         .collect();
     rkube_node::run_nodes(client, configs, until_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 }

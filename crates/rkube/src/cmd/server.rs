@@ -38,6 +38,8 @@ pub struct ServerArgs {
     pub service_node_port_range: String,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub simulation: super::components::SimulationArgs,
 }
 
 /// Where the cluster's state lives: the embedded store in --data-dir, or
@@ -218,26 +220,45 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
+        // On etcd, other servers may share the cluster, so the control
+        // loops elect a leader as upstream's do. The embedded store is
+        // this process's alone (its file is locked), and electing there
+        // would only make a restart after kill -9 wait out the old Lease.
+        let shared = args.storage.uses_etcd();
         let c = client.clone();
         let stop = forever();
         tokio::spawn(async move {
-            if let Err(e) = rkube_controllers::run_all(c, stop).await {
+            let run = if shared {
+                super::components::elected_controllers(c, stop).await
+            } else {
+                rkube_controllers::run_all(c, stop).await
+            };
+            if let Err(e) = run {
                 tracing::error!("controllers stopped: {e:#}");
             }
         });
         let c = client.clone();
         let stop = forever();
         tokio::spawn(async move {
-            if let Err(e) = rkube_scheduler::run(c, stop).await {
+            let run = if shared {
+                super::components::elected_scheduler(c, stop).await
+            } else {
+                rkube_scheduler::run(c, stop).await
+            };
+            if let Err(e) = run {
                 tracing::error!("scheduler stopped: {e:#}");
             }
         });
         if args.nodes > 0 || !args.no_control_plane_node {
             let c = client.clone();
-            let workers = args.nodes;
+            let configs = rkube_node::cluster_configs(args.nodes)
+                .into_iter()
+                .skip(usize::from(args.no_control_plane_node))
+                .map(|cfg| args.simulation.apply(cfg))
+                .collect();
             let stop = forever();
             tokio::spawn(async move {
-                if let Err(e) = rkube_node::run_cluster(c, workers, stop).await {
+                if let Err(e) = rkube_node::run_nodes(c, configs, stop).await {
                     tracing::error!("simulated nodes stopped: {e:#}");
                 }
             });

@@ -8,11 +8,50 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use rkube_store::etcd::launcher::{EtcdCluster, etcd_binary};
+
 pub struct TestServer {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub kubeconfig: PathBuf,
+    /// The etcd this server stores into when the suite runs on etcd;
+    /// dropped (stopped) after the server.
+    etcd: Option<EtcdCluster>,
+}
+
+/// Which storage backend the API suites run on: the embedded store
+/// unless `RKUBE_TEST_BACKEND=etcd` (CI runs them both ways). One set of
+/// tests, parametrised here rather than copied per backend.
+pub fn etcd_backend() -> bool {
+    match std::env::var("RKUBE_TEST_BACKEND").as_deref() {
+        Ok("etcd") => true,
+        Ok("embedded") | Err(_) => false,
+        Ok(other) => panic!("RKUBE_TEST_BACKEND={other}: expected embedded or etcd"),
+    }
+}
+
+/// A one-member etcd whose data lives in the server's data directory, so
+/// that a restart test that reopens the directory finds its data again.
+fn start_etcd(data_dir: &Path) -> EtcdCluster {
+    assert!(
+        etcd_binary().is_some(),
+        "RKUBE_TEST_BACKEND=etcd but etcd is not installed (apt-get install etcd-server)"
+    );
+    let dir = data_dir.join("test-etcd");
+    std::fs::create_dir_all(&dir).expect("etcd dir");
+    // The launcher is async; the tests calling this may be sync or inside a
+    // runtime, so it runs on a runtime of its own.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(EtcdCluster::start(&dir, 1))
+            .expect("start etcd")
+    })
+    .join()
+    .expect("etcd launcher thread")
 }
 
 /// The real kubectl, or None (then the test says so and stops, except in
@@ -60,8 +99,18 @@ impl TestServer {
     }
 
     fn spawn(subcommand: &str, dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rkube"))
-            .args([subcommand, "--secure-port", "0"])
+        let etcd =
+            (etcd_backend() && !extra.contains(&"--etcd-servers")).then(|| start_etcd(dir.path()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rkube"));
+        if let Some(etcd) = &etcd {
+            cmd.arg(subcommand)
+                .arg("--etcd-servers")
+                .arg(etcd.endpoints().join(","));
+        } else {
+            cmd.arg(subcommand);
+        }
+        let mut child = cmd
+            .args(["--secure-port", "0"])
             .args(extra)
             .arg("--data-dir")
             .arg(dir.path())
@@ -90,6 +139,7 @@ impl TestServer {
             dir,
             port,
             kubeconfig,
+            etcd,
         };
         server.wait_ready();
         server
