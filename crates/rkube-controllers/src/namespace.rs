@@ -14,7 +14,7 @@ use kube::discovery::{Scope, verbs};
 use kube::{Client, ResourceExt};
 
 use crate::mapper::Mapper;
-use crate::runtime::{Change, Factory, Informer, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{api_code, is_being_deleted, now, post_params};
 
 const FINALIZER: &str = "kubernetes";
@@ -59,22 +59,18 @@ impl NamespaceController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = self.namespaces.wait_synced() => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("namespace", Arc::clone(&self.queue), WORKERS, move |name| {
-            let me = Arc::clone(&me);
-            async move { me.sync(name).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = self.namespaces.wait_synced();
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "namespace",
+            Arc::clone(&self),
+            queue,
+            WORKERS,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
 
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{api_code, is_being_deleted, post_params};
 
 const DEFAULT: &str = "default";
@@ -46,26 +46,20 @@ impl ServiceAccountController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async { self.namespaces.wait_synced().await; self.accounts.wait_synced().await } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers(
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.namespaces.wait_synced().await;
+            self.accounts.wait_synced().await
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
             "serviceaccount",
-            Arc::clone(&self.queue),
+            Arc::clone(&self),
+            queue,
             WORKERS,
-            move |ns| {
-                let me = Arc::clone(&me);
-                async move { me.sync(ns).await }
-            },
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
         )
         .await;
     }

@@ -197,40 +197,6 @@ pub async fn list(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
     // metrics-server's lists carry no resourceVersion: there is nothing to
     // watch from.
     let md = Map::new();
-    let body = match rep {
-        Representation::Table => table::table(
-            ctx.def,
-            &items,
-            md,
-            ctx.query.include_object.as_deref(),
-            true,
-        ),
-        Representation::PartialObjectMetadataList | Representation::PartialObjectMetadata => {
-            json!({
-                "kind": "PartialObjectMetadataList",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": md,
-                "items": items.iter().map(table::partial_metadata).collect::<Vec<_>>(),
-            })
-        }
-        Representation::Object => {
-            let items: Vec<Value> = items
-                .into_iter()
-                .map(|mut o| {
-                    if let Some(m) = o.as_object_mut() {
-                        m.remove("kind");
-                        m.remove("apiVersion");
-                    }
-                    o
-                })
-                .collect();
-            json!({
-                "kind": ctx.def.list_kind,
-                "apiVersion": ctx.api_version(),
-                "metadata": md,
-                "items": items,
-            })
-        }
-    };
+    let body = super::read::list_body(ctx, rep, items, md);
     Ok(response::json(200, &body))
 }

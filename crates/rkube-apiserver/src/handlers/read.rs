@@ -188,42 +188,7 @@ pub async fn list(app: &App, ctx: &Ctx) -> ApiResult<Resp> {
         .into_iter()
         .map(|o| to_client(ctx, o))
         .collect();
-    let body = match rep {
-        Representation::Table => table::table(
-            ctx.def,
-            &items,
-            md,
-            ctx.query.include_object.as_deref(),
-            true,
-        ),
-        Representation::PartialObjectMetadataList | Representation::PartialObjectMetadata => {
-            json!({
-                "kind": "PartialObjectMetadataList",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": md,
-                "items": items.iter().map(table::partial_metadata).collect::<Vec<_>>(),
-            })
-        }
-        Representation::Object => {
-            let items: Vec<Value> = items
-                .into_iter()
-                .map(|mut o| {
-                    // Typed lists carry the kind once, not per item.
-                    if let Some(m) = o.as_object_mut() {
-                        m.remove("kind");
-                        m.remove("apiVersion");
-                    }
-                    o
-                })
-                .collect();
-            json!({
-                "kind": ctx.def.list_kind,
-                "apiVersion": ctx.api_version(),
-                "metadata": md,
-                "items": items,
-            })
-        }
-    };
+    let body = list_body(ctx, rep, items, md);
     Ok(response::json(200, &body))
 }
 
@@ -287,4 +252,51 @@ async fn list_raw(app: &App, ctx: &Ctx, filter: &Filter, opts: &ListOptions) -> 
     }
     body.extend_from_slice(b"]}");
     Ok(response::json_bytes(200, body))
+}
+
+/// A list response in the representation the client asked for: a Table,
+/// a PartialObjectMetadataList, or the typed list (whose items carry no
+/// kind of their own, as upstream's).
+pub(super) fn list_body(
+    ctx: &Ctx,
+    rep: Representation,
+    items: Vec<Value>,
+    md: Map<String, Value>,
+) -> Value {
+    match rep {
+        Representation::Table => table::table(
+            ctx.def,
+            &items,
+            md,
+            ctx.query.include_object.as_deref(),
+            true,
+        ),
+        Representation::PartialObjectMetadataList | Representation::PartialObjectMetadata => {
+            json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": md,
+                "items": items.iter().map(table::partial_metadata).collect::<Vec<_>>(),
+            })
+        }
+        Representation::Object => {
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|mut o| {
+                    // Typed lists carry the kind once, not per item.
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove("kind");
+                        m.remove("apiVersion");
+                    }
+                    o
+                })
+                .collect();
+            json!({
+                "kind": ctx.def.list_kind,
+                "apiVersion": ctx.api_version(),
+                "metadata": md,
+                "items": items,
+            })
+        }
+    }
 }

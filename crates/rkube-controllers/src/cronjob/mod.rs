@@ -23,7 +23,7 @@ use kube::{Client, ResourceExt};
 
 use crate::events::{Recorder, reference};
 use crate::job::status::{COMPLETE, FAILED, condition, is_finished};
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{api_code, controller_ref, is_being_deleted, owner_ref, post_params};
 use schedule::Schedule;
 
@@ -119,22 +119,21 @@ impl CronJobController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async { self.cronjobs.wait_synced().await; self.jobs.wait_synced().await } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("cronjob", Arc::clone(&self.queue), 3, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.cronjobs.wait_synced().await;
+            self.jobs.wait_synced().await
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "cronjob",
+            Arc::clone(&self),
+            queue,
+            3,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

@@ -22,7 +22,7 @@ use crate::deployment::util::scaled_value;
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
 use crate::revision::{self, HASH_LABEL};
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, is_pod_available, is_pod_ready, owner_ref,
     pod_phase, post_params, until_available,
@@ -119,27 +119,23 @@ impl DaemonSetController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async {
-                self.sets.wait_synced().await;
-                self.pods.wait_synced().await;
-                self.nodes.wait_synced().await;
-                self.revisions.wait_synced().await;
-            } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("daemonset", Arc::clone(&self.queue), WORKERS, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.sets.wait_synced().await;
+            self.pods.wait_synced().await;
+            self.nodes.wait_synced().await;
+            self.revisions.wait_synced().await;
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "daemonset",
+            Arc::clone(&self),
+            queue,
+            WORKERS,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

@@ -20,7 +20,7 @@ use kube::{Client, ResourceExt};
 
 use crate::claim;
 use crate::events::{Recorder, reference};
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, owner_ref, selector_is_empty, selector_matches,
 };
@@ -113,26 +113,22 @@ impl DeploymentController {
         }
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async {
-                self.deployments.wait_synced().await;
-                self.sets.wait_synced().await;
-                self.pods.wait_synced().await;
-            } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("deployment", Arc::clone(&self.queue), WORKERS, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.deployments.wait_synced().await;
+            self.sets.wait_synced().await;
+            self.pods.wait_synced().await;
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "deployment",
+            Arc::clone(&self),
+            queue,
+            WORKERS,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

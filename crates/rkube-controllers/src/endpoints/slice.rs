@@ -20,7 +20,7 @@ use kube::{Client, ResourceExt};
 
 use super::common::{self, ResolvedPort, has_endpoint, pod_ip, selected_pods, service_selector};
 use super::service_labels;
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{api_code, is_pod_ready, owner_ref, post_params};
 
 pub const SERVICE_NAME: &str = "kubernetes.io/service-name";
@@ -137,26 +137,22 @@ impl EndpointSliceController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async {
-                self.services.wait_synced().await;
-                self.pods.wait_synced().await;
-                self.slices.wait_synced().await;
-            } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("endpointslice", Arc::clone(&self.queue), 5, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.services.wait_synced().await;
+            self.pods.wait_synced().await;
+            self.slices.wait_synced().await;
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "endpointslice",
+            Arc::clone(&self),
+            queue,
+            5,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

@@ -42,7 +42,7 @@ use serde_json::json;
 
 use crate::events::{Recorder, reference};
 use crate::mapper::Mapper;
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{now, patch_params, post_params};
 use calc::Target;
 use metrics::Scope;
@@ -171,26 +171,17 @@ impl HpaController {
         }
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = self.hpas.wait_synced() => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers(
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = self.hpas.wait_synced();
+        let queue = Arc::clone(&self.queue);
+        run_controller(
             "horizontalpodautoscaling",
-            Arc::clone(&self.queue),
+            Arc::clone(&self),
+            queue,
             WORKERS,
-            move |key| {
-                let me = Arc::clone(&me);
-                async move { me.sync(key).await }
-            },
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
         )
         .await;
     }

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, now, owner_ref, patch_params, post_params,
     seconds_since,
@@ -111,22 +111,21 @@ impl JobController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async { self.jobs.wait_synced().await; self.pods.wait_synced().await } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers("job", Arc::clone(&self.queue), WORKERS, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.jobs.wait_synced().await;
+            self.pods.wait_synced().await
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
+            "job",
+            Arc::clone(&self),
+            queue,
+            WORKERS,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

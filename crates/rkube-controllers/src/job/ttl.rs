@@ -10,7 +10,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, DeleteParams, Preconditions};
 use kube::{Client, ResourceExt};
 
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{api_code, is_being_deleted, seconds_since};
 
 use super::status;
@@ -51,26 +51,17 @@ impl TtlAfterFinishedController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = self.jobs.wait_synced() => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers(
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = self.jobs.wait_synced();
+        let queue = Arc::clone(&self.queue);
+        run_controller(
             "ttl-after-finished",
-            Arc::clone(&self.queue),
+            Arc::clone(&self),
+            queue,
             2,
-            move |key| {
-                let me = Arc::clone(&me);
-                async move { me.sync(key).await }
-            },
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
         )
         .await;
     }

@@ -19,7 +19,7 @@ use kube::{Client, ResourceExt};
 use crate::claim;
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, is_pod_active, owner_ref, post_params,
     selector_is_empty, selector_matches, until_available,
@@ -151,23 +151,21 @@ impl<K: Replicated> ReplicaController<K> {
         }
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async { self.sets.wait_synced().await; self.pods.wait_synced().await } => {}
-            _ = shutdown.wait() => return,
-        }
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.sets.wait_synced().await;
+            self.pods.wait_synced().await
+        };
         let queue = Arc::clone(&self.queue);
-        let sd_queue = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            sd_queue.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers(K::NAME, queue, WORKERS, move |key| {
-            let me = Arc::clone(&me);
-            async move { me.sync(key).await }
-        })
+        run_controller(
+            K::NAME,
+            Arc::clone(&self),
+            queue,
+            WORKERS,
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
+        )
         .await;
     }
 

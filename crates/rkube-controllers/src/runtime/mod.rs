@@ -8,6 +8,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::{self, Debug, Display};
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use kube::{Api, Client, Resource, ResourceExt};
@@ -73,6 +74,39 @@ impl Shutdown {
     pub fn is_set(&self) -> bool {
         *self.0.borrow()
     }
+}
+
+/// The life of a queue-driven controller, the same for all of them: wait
+/// until its informers have synced (so a sync never acts on a partial
+/// cache), stop the queue when `shutdown` fires, and run `workers` workers
+/// calling `sync(controller, key)` until the queue is drained.
+pub async fn run_controller<C, T, F, Fut>(
+    name: &'static str,
+    controller: Arc<C>,
+    queue: Arc<Queue<T>>,
+    workers: usize,
+    synced: impl Future<Output = ()>,
+    mut shutdown: Shutdown,
+    sync: F,
+) where
+    C: Send + Sync + 'static,
+    T: Clone + Eq + std::hash::Hash + Send + Sync + Display + 'static,
+    F: Fn(Arc<C>, T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = SyncResult> + Send,
+{
+    tokio::select! {
+        _ = synced => {}
+        _ = shutdown.wait() => return,
+    }
+    let stop = Arc::clone(&queue);
+    tokio::spawn(async move {
+        shutdown.wait().await;
+        stop.shut_down();
+    });
+    run_workers(name, queue, workers, move |key| {
+        sync(Arc::clone(&controller), key)
+    })
+    .await;
 }
 
 type Starter = Box<dyn FnOnce(Shutdown) -> JoinHandle<()> + Send>;

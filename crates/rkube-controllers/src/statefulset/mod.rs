@@ -20,7 +20,7 @@ use kube::{Client, ResourceExt};
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
 use crate::revision;
-use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_workers};
+use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, owner_ref, post_params, until_available,
 };
@@ -99,31 +99,22 @@ impl StatefulSetController {
         c
     }
 
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        tokio::select! {
-            _ = async {
-                self.sets.wait_synced().await;
-                self.pods.wait_synced().await;
-                self.revisions.wait_synced().await;
-                self.claims.wait_synced().await;
-            } => {}
-            _ = shutdown.wait() => return,
-        }
-        let q = Arc::clone(&self.queue);
-        let mut sd = shutdown.clone();
-        tokio::spawn(async move {
-            sd.wait().await;
-            q.shut_down();
-        });
-        let me = Arc::clone(&self);
-        run_workers(
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let synced = async {
+            self.sets.wait_synced().await;
+            self.pods.wait_synced().await;
+            self.revisions.wait_synced().await;
+            self.claims.wait_synced().await;
+        };
+        let queue = Arc::clone(&self.queue);
+        run_controller(
             "statefulset",
-            Arc::clone(&self.queue),
+            Arc::clone(&self),
+            queue,
             WORKERS,
-            move |key| {
-                let me = Arc::clone(&me);
-                async move { me.sync(key).await }
-            },
+            synced,
+            shutdown,
+            |me, key| async move { me.sync(key).await },
         )
         .await;
     }
