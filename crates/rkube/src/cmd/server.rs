@@ -205,6 +205,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
         kubeconfig_path.display()
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
     if control_loops {
         let client = loopback_client(&kubeconfig_path).await?;
         let token = crate::controllers::token::TokenController {
@@ -212,7 +213,6 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             signer: Arc::clone(&service_accounts),
             ca_pem: pki.ca_pem.clone(),
         };
-        tokio::spawn(token.run());
         // The control loops stop on SIGTERM, before the API server does.
         let forever = move || {
             let mut rx = stop_rx.clone();
@@ -220,6 +220,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
+        loops.push(tokio::spawn(token.run(forever())));
         // On etcd, other servers may share the cluster, so the control
         // loops elect a leader as upstream's do. The embedded store is
         // this process's alone (its file is locked), and electing there
@@ -227,7 +228,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
         let shared = args.storage.uses_etcd();
         let c = client.clone();
         let stop = forever();
-        tokio::spawn(async move {
+        loops.push(tokio::spawn(async move {
             let run = if shared {
                 super::components::elected_controllers(c, stop).await
             } else {
@@ -236,10 +237,10 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             if let Err(e) = run {
                 tracing::error!("controllers stopped: {e:#}");
             }
-        });
+        }));
         let c = client.clone();
         let stop = forever();
-        tokio::spawn(async move {
+        loops.push(tokio::spawn(async move {
             let run = if shared {
                 super::components::elected_scheduler(c, stop).await
             } else {
@@ -248,7 +249,7 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             if let Err(e) = run {
                 tracing::error!("scheduler stopped: {e:#}");
             }
-        });
+        }));
         if args.nodes > 0 || !args.no_control_plane_node {
             let c = client.clone();
             let configs = rkube_node::cluster_configs(args.nodes)
@@ -257,11 +258,11 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
                 .map(|cfg| args.simulation.apply(cfg))
                 .collect();
             let stop = forever();
-            tokio::spawn(async move {
+            loops.push(tokio::spawn(async move {
                 if let Err(e) = rkube_node::run_nodes(c, configs, stop).await {
                     tracing::error!("simulated nodes stopped: {e:#}");
                 }
-            });
+            }));
         }
     }
     println!("ready in {} ms", started.elapsed().as_millis());
@@ -273,8 +274,14 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
         }
         let _ = stop_tx.send(true);
-        // Give the control loops a moment to stop while the API still answers.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The control loops stop while the API still answers (a loop cut
+        // off mid-request would only log a connection error); one that
+        // hangs does not hold the shutdown up for long.
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            futures::future::join_all(loops),
+        )
+        .await;
     };
     server.serve(shutdown).await?;
     println!("rkube stopped");

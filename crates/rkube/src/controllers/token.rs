@@ -25,10 +25,10 @@ pub struct TokenController {
 }
 
 impl TokenController {
-    /// Runs until the process ends. Secrets are handled as they change;
+    /// Runs until `shutdown` completes. Secrets are handled as they change;
     /// those waiting for their ServiceAccount are retried when any
     /// ServiceAccount changes and every few seconds.
-    pub async fn run(self) {
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let secrets: Api<Secret> = Api::all(self.client.clone());
         let accounts: Api<ServiceAccount> = Api::all(self.client.clone());
         let secret_events = watcher(
@@ -42,8 +42,10 @@ impl TokenController {
             account_events.map(|e| e.map(|_| ()).ok()),
         );
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut shutdown = std::pin::pin!(shutdown);
         loop {
             tokio::select! {
+                _ = &mut shutdown => return,
                 ev = merged.next() => {
                     if ev.is_none() {
                         return;
