@@ -472,8 +472,9 @@ fn announce(recorder: &Recorder, t: &mut Tracked, cfg: &NodeConfig, action: Acti
             let took = go_duration(cfg.delays.start);
             for c in containers {
                 let image = c.image.clone().unwrap_or_default();
+                let size = status::image_size(&image);
                 let pulled = format!(
-                    "Successfully pulled image \"{image}\" in {took} ({took} including waiting). Image size: 0 bytes."
+                    "Successfully pulled image \"{image}\" in {took} ({took} including waiting). Image size: {size} bytes."
                 );
                 recorder.pod_event(&t.pod, &cfg.name, Some(&c.name), "Pulled", pulled);
                 let created = format!("Created container: {}", c.name);

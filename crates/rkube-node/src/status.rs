@@ -179,6 +179,14 @@ pub(crate) fn image_id(image: &str) -> String {
     format!("{repo}@sha256:{}", hex(&digest))
 }
 
+/// A size for the image in bytes, stable per image and in the range of
+/// common base images (10 to 200 MB), for the kubelet's Pulled event.
+pub(crate) fn image_size(image: &str) -> u64 {
+    let digest = Sha256::digest(image.as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    10_000_000 + n % 190_000_000
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -502,6 +510,9 @@ mod tests {
             normalize_image("localhost:5000/app"),
             "localhost:5000/app:latest"
         );
+        let size = image_size("nginx:1");
+        assert!((10_000_000..200_000_000).contains(&size));
+        assert_eq!(size, image_size("nginx:1"));
         let id = image_id("nginx:1");
         assert!(id.starts_with("docker.io/library/nginx@sha256:"), "{id}");
         assert_eq!(id.len(), "docker.io/library/nginx@sha256:".len() + 64);
