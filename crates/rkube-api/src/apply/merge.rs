@@ -13,17 +13,70 @@
 
 use serde_json::{Map, Value};
 
-use super::fieldpath::{FieldSet, PathElement};
-use super::typed::{
-    ListKind, Shape, TypeError, child_shape, indexed_items, is_struct, item_shape, resolve,
-};
+use super::compare::Pairing;
+use super::fieldpath::{ElementRef, FieldSet, PathElement};
+use super::keys::{ItemKey, ListKeys};
+use super::typed::{ListKind, Shape, TypeError, child_shape, is_struct, item_shape, resolve};
 
 /// The live object with the configuration applied.
 pub fn merge(live: &Value, config: &Value, shape: Shape) -> Result<Value, TypeError> {
-    merge_value(Some(live), config, shape)
+    merge_value(Some(live), config, shape, Skip::Nothing)
 }
 
-fn merge_value(live: Option<&Value>, config: &Value, shape: Shape) -> Result<Value, TypeError> {
+/// [`merge`] for an apply, which writes `metadata.managedFields` afresh:
+/// the live list, often as large as the rest of the object, is not
+/// copied, a null holds its place (so the key keeps its position in the
+/// object) until the apply replaces it.
+pub fn merge_for_apply(live: &Value, config: &Value, shape: Shape) -> Result<Value, TypeError> {
+    merge_value(Some(live), config, shape, Skip::MetadataManagedFields)
+}
+
+/// What of the live object not to copy below this level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    Nothing,
+    /// At the root: `metadata.managedFields`.
+    MetadataManagedFields,
+    /// In the root's metadata: `managedFields`.
+    ManagedFields,
+}
+
+impl Skip {
+    fn below(self, key: &str) -> Skip {
+        match self {
+            Skip::MetadataManagedFields if key == "metadata" => Skip::ManagedFields,
+            _ => Skip::Nothing,
+        }
+    }
+
+    fn copy(self, key: &str, v: &Value) -> Value {
+        match self.below(key) {
+            Skip::ManagedFields => match v {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = if k == "managedFields" {
+                                Value::Null
+                            } else {
+                                v.clone()
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                ),
+                _ => v.clone(),
+            },
+            _ => v.clone(),
+        }
+    }
+}
+
+fn merge_value(
+    live: Option<&Value>,
+    config: &Value,
+    shape: Shape,
+    skip: Skip,
+) -> Result<Value, TypeError> {
     let Some(live) = live else {
         return Ok(without_nulls(config));
     };
@@ -33,21 +86,33 @@ fn merge_value(live: Option<&Value>, config: &Value, shape: Shape) -> Result<Val
             // Each live entry is copied once (a clone of the whole map
             // per level would make deep objects quadratic).
             let mut out = Map::with_capacity(lm.len() + cm.len());
+            let mut pairs = Pairing::new(cm);
             for (k, lv) in lm {
-                match cm.get(k) {
+                match pairs.get(k) {
+                    None if skip == Skip::ManagedFields && k == "managedFields" => {
+                        out.insert(k.clone(), Value::Null);
+                    }
                     None => {
-                        out.insert(k.clone(), lv.clone());
+                        out.insert(k.clone(), skip.copy(k, lv));
                     }
                     Some(Value::Null) => {}
+                    // A scalar replaces whatever was there, whatever its
+                    // shape.
+                    Some(cv @ (Value::Bool(_) | Value::Number(_) | Value::String(_))) => {
+                        out.insert(k.clone(), cv.clone());
+                    }
                     Some(cv) => {
-                        let merged = merge_value(Some(lv), cv, child_shape(shape, k))?;
+                        let merged =
+                            merge_value(Some(lv), cv, child_shape(shape, k), skip.below(k))?;
                         out.insert(k.clone(), merged);
                     }
                 }
             }
-            for (k, cv) in cm {
-                if !cv.is_null() && !lm.contains_key(k) {
-                    out.insert(k.clone(), without_nulls(cv));
+            if !pairs.all_found() {
+                for (k, cv) in cm {
+                    if !cv.is_null() && !lm.contains_key(k) {
+                        out.insert(k.clone(), without_nulls(cv));
+                    }
                 }
             }
             Ok(Value::Object(out))
@@ -82,27 +147,28 @@ fn merge_list(
     live: &[Value],
     config: &[Value],
 ) -> Result<Value, TypeError> {
-    let li = match indexed_items(kind, elem, live) {
-        Ok(li) => li,
+    let Ok(live_keys) = ListKeys::new(kind, elem, live) else {
         // A live list that cannot be keyed is replaced.
-        Err(_) => return Ok(without_nulls(&Value::Array(config.to_vec()))),
+        return Ok(Value::Array(config.iter().map(without_nulls).collect()));
     };
-    let ci = indexed_items(kind, elem, config)?;
-    let in_live: std::collections::HashMap<&PathElement, usize> =
-        li.iter().map(|(pe, i)| (pe, *i)).collect();
-    let in_config: std::collections::HashMap<&PathElement, usize> =
-        ci.iter().map(|(pe, i)| (pe, *i)).collect();
-    let shared: Vec<&PathElement> = ci
+    let config_keys = ListKeys::new(kind, elem, config)?;
+    let in_live = live_keys.index();
+    let in_config = config_keys.index();
+    let li = in_live.firsts();
+    let ci = in_config.firsts();
+    let lkey = |l: usize| live_keys.key(li[l]);
+    let ckey = |c: usize| config_keys.key(ci[c]);
+    let shared: Vec<&ItemKey<'_>> = ci
         .iter()
-        .map(|(pe, _)| pe)
-        .filter(|pe| in_live.contains_key(pe))
+        .map(|&j| config_keys.key(j))
+        .filter(|k| in_live.contains(k))
         .collect();
     let mut next_shared = 0;
     let item = item_shape(elem);
-    let take = |pe: &PathElement, out: &mut Vec<Value>| -> Result<(), TypeError> {
-        let l = in_live.get(pe).map(|i| &live[*i]);
-        match in_config.get(pe) {
-            Some(j) => out.push(merge_value(l, &config[*j], item)?),
+    let take = |key: &ItemKey<'_>, out: &mut Vec<Value>| -> Result<(), TypeError> {
+        let l = in_live.get(key).map(|i| &live[i]);
+        match in_config.get(key) {
+            Some(j) => out.push(merge_value(l, &config[j], item, Skip::Nothing)?),
             None => out.push(l.cloned().unwrap_or(Value::Null)),
         }
         Ok(())
@@ -111,9 +177,9 @@ fn merge_list(
     let (mut l, mut c) = (0, 0);
     while l < li.len() || c < ci.len() {
         if l < li.len() && c < ci.len() {
-            let pe = &li[l].0;
-            if *pe == ci[c].0 {
-                take(pe, &mut out)?;
+            let key = lkey(l);
+            if key == ckey(c) {
+                take(key, &mut out)?;
                 l += 1;
                 c += 1;
                 next_shared += 1;
@@ -121,21 +187,21 @@ fn merge_list(
             }
             // A shared item whose turn has not come: the configuration
             // places it later.
-            if in_config.contains_key(pe) && shared.get(next_shared).is_some_and(|s| *s != pe) {
+            if in_config.contains(key) && shared.get(next_shared).is_some_and(|s| *s != key) {
                 l += 1;
                 continue;
             }
         }
-        if l < li.len() && !in_config.contains_key(&li[l].0) {
-            take(&li[l].0, &mut out)?;
+        if l < li.len() && !in_config.contains(lkey(l)) {
+            take(lkey(l), &mut out)?;
             l += 1;
             continue;
         }
         if c < ci.len() {
-            let pe = &ci[c].0;
-            take(pe, &mut out)?;
+            let key = ckey(c);
+            take(key, &mut out)?;
             c += 1;
-            if shared.get(next_shared).is_some_and(|s| *s == pe) {
+            if shared.get(next_shared).is_some_and(|s| *s == key) {
                 next_shared += 1;
             }
             continue;
@@ -151,12 +217,18 @@ pub fn prune(v: &mut Value, shape: Shape, last: &FieldSet, owned: &FieldSet) {
     let shape = resolve(shape, v);
     match (shape, v) {
         (Shape::Struct(_) | Shape::Map, Value::Object(m)) => {
-            let keys: Vec<String> = m.keys().cloned().collect();
+            // In the object's order: removing changes the order of what is
+            // left.
+            let keys: Vec<String> = m
+                .keys()
+                .filter(|k| last.get_ref(ElementRef::Field(k)).is_some())
+                .cloned()
+                .collect();
             for k in keys {
-                let pe = PathElement::Field(k.clone());
-                let Some(ln) = last.get(&pe) else { continue };
+                let pe = ElementRef::Field(&k);
+                let Some(ln) = last.get_ref(pe) else { continue };
                 let cs = child_shape(shape, &k);
-                match owned.get(&pe) {
+                match owned.get_ref(pe) {
                     None if ln.member || is_struct(shape) => {
                         m.remove(&k);
                     }
@@ -174,18 +246,25 @@ pub fn prune(v: &mut Value, shape: Shape, last: &FieldSet, owned: &FieldSet) {
             }
         }
         (Shape::List(kind, elem), Value::Array(items)) if kind != ListKind::Atomic => {
-            let Ok(indexed) = indexed_items(kind, elem, items) else {
-                return;
+            // The keys borrow the items, which are changed below.
+            let firsts: Vec<(usize, PathElement)> = match ListKeys::new(kind, elem, items) {
+                Ok(keys) => keys
+                    .index()
+                    .firsts()
+                    .iter()
+                    .map(|&i| (i, keys.element(i)))
+                    .collect(),
+                Err(_) => return,
             };
             let mut drop = vec![false; items.len()];
-            for (pe, i) in &indexed {
-                let Some(ln) = last.get(pe) else { continue };
-                match owned.get(pe) {
-                    None if ln.member => drop[*i] = true,
+            for (i, pe) in firsts {
+                let Some(ln) = last.get(&pe) else { continue };
+                match owned.get(&pe) {
+                    None if ln.member => drop[i] = true,
                     on => {
                         let empty = FieldSet::new();
                         let oc = on.map(|n| &n.children).unwrap_or(&empty);
-                        prune(&mut items[*i], item_shape(elem), &ln.children, oc);
+                        prune(&mut items[i], item_shape(elem), &ln.children, oc);
                     }
                 }
             }

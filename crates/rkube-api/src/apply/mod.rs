@@ -18,15 +18,19 @@
 mod compare;
 mod conflict;
 pub mod fieldpath;
+mod keys;
 pub mod managed;
 mod merge;
 mod operation;
+mod text;
 pub mod typed;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_sets;
 
 pub use compare::{Comparison, compare};
 pub use conflict::{Conflict, Conflicts};

@@ -5,11 +5,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::compare::{Comparison, compare};
+use super::compare::{Comparison, Pairing, compare, values_equal};
 use super::conflict::{Conflict, Conflicts};
 use super::fieldpath::FieldSet;
 use super::managed::{self, Entry, Operation, Scope};
-use super::merge::{merge, prune};
+use super::merge::{merge_for_apply, prune};
 use super::typed::{Shape, TypeError, def_shape, to_field_set, zero_value};
 
 /// The writer of a request.
@@ -70,11 +70,13 @@ fn set_managed_fields(obj: &mut Value, entries: Vec<Entry>) {
 /// in `new` are the starting point when they are readable and not empty
 /// (so a client can reset them), else `old`'s.
 pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
-    let sent = managed::decode(new).ok().filter(|e| !e.is_empty());
+    let sent = managed::decode_lazily(new, |_| false)
+        .ok()
+        .filter(|e| !e.is_empty());
     let mut entries = match sent {
         Some(e) if w.subresource.is_none() => e,
         _ => old
-            .map(managed::decode)
+            .map(|o| managed::decode_lazily(o, |_| false))
             .and_then(Result::ok)
             .unwrap_or_default(),
     };
@@ -88,9 +90,9 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
     };
     let cmp = comparison(lhs, new, def_shape(w.root), w.scope);
     let changed = cmp.changed();
-    for e in entries.iter_mut() {
-        if e.set.subtract(&changed) | e.set.subtract(&cmp.removed) {
-            e.raw = None;
+    if !changed.is_empty() || !cmp.removed.is_empty() {
+        for e in entries.iter_mut() {
+            e.update(|set| set.subtract(&changed) | set.subtract(&cmp.removed));
         }
     }
     let mine = entries
@@ -99,19 +101,20 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
     if !changed.is_empty() {
         match mine {
             Some(i) => {
-                entries[i].set.union_with(changed);
-                entries[i].raw = None;
+                entries[i].update(|set| {
+                    set.union_with(changed);
+                    true
+                });
                 entries[i].time = Some(w.now.to_string());
             }
-            None => entries.push(Entry {
-                manager: w.manager.to_string(),
-                operation: Operation::Update,
-                api_version: w.api_version.to_string(),
-                subresource: w.subresource.map(str::to_string),
-                time: Some(w.now.to_string()),
-                set: changed,
-                raw: None,
-            }),
+            None => entries.push(Entry::new(
+                w.manager,
+                Operation::Update,
+                w.api_version,
+                w.subresource,
+                Some(w.now.to_string()),
+                changed,
+            )),
         }
     }
     set_managed_fields(new, entries);
@@ -179,45 +182,57 @@ fn apply_once(
     let shape = def_shape(w.root);
     let empty = json!({});
     let live_v = live.unwrap_or(&empty);
-    let mut entries = managed::decode(live_v).unwrap_or_default();
-    let full_set = managed::in_scope(to_field_set(config, shape).map_err(type_error)?, w.scope);
-    let config_set = managed::filter(full_set.clone(), w.scope);
-    let mut merged = merge(live_v, config, shape).map_err(type_error)?;
-    let mine = entries
-        .iter()
-        .position(|e| e.is(w.manager, Operation::Apply, w.api_version, w.subresource));
-    let (last, previous_time, previous_raw) = match mine {
-        Some(i) => {
-            let e = entries.remove(i);
-            (e.set, e.time, e.raw)
+    let mut config_set =
+        managed::in_scope(to_field_set(config, shape).map_err(type_error)?, w.scope);
+    // The configuration's own server metadata (its name, say): owned while
+    // pruning, never stored.
+    let server_fields = managed::take_server_fields(&mut config_set);
+    let is_mine = |e: &Entry| e.is(w.manager, Operation::Apply, w.api_version, w.subresource);
+    let mut entries =
+        managed::decode_lazily(live_v, |e| is_mine(e) && e.spells(&config_set)).unwrap_or_default();
+    let mut merged = merge_for_apply(live_v, config, shape).map_err(type_error)?;
+    let mine = entries.iter().position(is_mine);
+    // Applying what was applied last time, the usual case, needs neither
+    // the old set read nor anything pruned.
+    let (dropped, previous_time, raw) = match mine.map(|i| entries.remove(i)) {
+        Some(e) if e.vouched() => {
+            let time = e.time.clone();
+            (FieldSet::new(), time, e.into_raw())
+        }
+        Some(e) => {
+            let time = e.time.clone();
+            let (last, raw) = e.into_parts();
+            let raw = raw.filter(|_| config_set == last);
+            (last.difference(&config_set), time, raw)
         }
         None => (FieldSet::new(), None, None),
     };
     // Only what the applier stopped applying can go.
-    let dropped = last.difference(&config_set);
     if !dropped.is_empty() {
-        let mut owned = full_set;
-        for e in &entries {
-            owned.union_with(e.set.clone());
+        let mut owned = config_set.union(&server_fields);
+        for e in &mut entries {
+            owned.union_with(e.set().clone());
         }
         prune(&mut merged, shape, &dropped, &owned);
     }
     let cmp = comparison(live_v, &merged, shape, w.scope);
     let changed = cmp.changed();
     let mut conflicts = Vec::new();
-    for e in &mut entries {
-        let taken = e.set.intersection(&changed);
-        if !taken.is_empty() {
-            let who = e.display();
-            conflicts.extend(taken.paths().into_iter().map(|path| Conflict {
-                manager: who.clone(),
-                path,
-            }));
-            e.set.subtract(&taken);
-            e.raw = None;
-        }
-        if e.set.subtract(&cmp.removed) {
-            e.raw = None;
+    if !changed.is_empty() || !cmp.removed.is_empty() {
+        for e in &mut entries {
+            let taken = e.set().intersection(&changed);
+            if !taken.is_empty() {
+                let who = e.display();
+                conflicts.extend(taken.paths().into_iter().map(|path| Conflict {
+                    manager: who.clone(),
+                    path,
+                }));
+                e.update(|set| {
+                    set.subtract(&taken);
+                    true
+                });
+            }
+            e.update(|set| set.subtract(&cmp.removed));
         }
     }
     if !force && !conflicts.is_empty() {
@@ -230,16 +245,16 @@ fn apply_once(
     } else {
         Some(w.now.to_string())
     };
-    let raw = previous_raw.filter(|_| config_set == last);
-    entries.push(Entry {
-        manager: w.manager.to_string(),
-        operation: Operation::Apply,
-        api_version: w.api_version.to_string(),
-        subresource: w.subresource.map(str::to_string),
+    let mut entry = Entry::new(
+        w.manager,
+        Operation::Apply,
+        w.api_version,
+        w.subresource,
         time,
-        set: config_set,
-        raw,
-    });
+        config_set,
+    );
+    entry.reuse(raw);
+    entries.push(entry);
     set_managed_fields(&mut merged, entries);
     Ok(merged)
 }
@@ -248,16 +263,17 @@ fn apply_once(
 fn without_managed_fields_eq(a: &Value, b: &Value) -> bool {
     fn same_but(a: &Value, b: &Value, skip: Option<&str>, inner: Option<&str>) -> bool {
         let (Some(am), Some(bm)) = (a.as_object(), b.as_object()) else {
-            return a == b;
+            return values_equal(a, b);
         };
         let kept = |k: &String| Some(k.as_str()) != skip;
         if am.keys().filter(|k| kept(k)).count() != bm.keys().filter(|k| kept(k)).count() {
             return false;
         }
+        let mut pairs = Pairing::new(bm);
         am.iter().filter(|(k, _)| kept(k)).all(|(k, av)| {
-            bm.get(k).is_some_and(|bv| match inner {
+            pairs.get(k).is_some_and(|bv| match inner {
                 Some(field) if k == "metadata" => same_but(av, bv, Some(field), None),
-                _ => av == bv,
+                _ => values_equal(av, bv),
             })
         })
     }

@@ -372,3 +372,49 @@ fn dropping_all_metadata_fields_keeps_the_name() {
     assert_eq!(out["data"], json!({"x": "1"}));
     assert_eq!(owned(&out, "mgr"), json!({"f:data": {"f:x": {}}}));
 }
+
+/// Reapplying what was applied writes the applier's FieldsV1 back as it
+/// was stored, whatever order its keys are in, and leaves
+/// `managedFields` where it was among the metadata.
+#[test]
+fn reapplying_keeps_managed_fields_as_stored() {
+    let w = writer(DEPLOY, "mgr");
+    let cfg = deploy(2, "nginx:1");
+    let mut live = apply(None, &cfg, &w, false).unwrap();
+    let stored = owned(&live, "mgr");
+    let mut reversed = serde_json::Map::new();
+    for (k, v) in stored.as_object().unwrap().iter().rev() {
+        reversed.insert(k.clone(), v.clone());
+    }
+    let reversed = Value::Object(reversed);
+    live["metadata"]["managedFields"][0]["fieldsV1"] = reversed.clone();
+    let md = live["metadata"].as_object_mut().unwrap();
+    let labels = md.shift_remove("labels").unwrap();
+    md.insert("labels".into(), labels);
+    let keys =
+        |v: &Value| -> Vec<String> { v["metadata"].as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&live), ["name", "managedFields", "labels"]);
+    for cfg in [cfg, deploy(2, "nginx:2")] {
+        let out = apply(Some(&live), &cfg, &w, false).unwrap();
+        assert_eq!(keys(&out), ["name", "managedFields", "labels"]);
+        assert_eq!(
+            serde_json::to_string(&owned(&out, "mgr")).unwrap(),
+            serde_json::to_string(&reversed).unwrap()
+        );
+    }
+    // A changed set is written afresh, in order.
+    let out = apply(Some(&live), &deploy(3, "nginx:1"), &w, false).unwrap();
+    assert_eq!(keys(&out), ["name", "managedFields", "labels"]);
+    let out = apply(
+        Some(&out),
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"}, "spec": {"replicas": 3}}),
+        &w,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&owned(&out, "mgr")).unwrap(),
+        r#"{"f:spec":{"f:replicas":{}}}"#
+    );
+}

@@ -10,11 +10,12 @@
 //! a key makes a set, and anything else is atomic.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::fieldpath::{FieldSet, PathElement, canonical_key};
+use super::fieldpath::{FieldSet, Name, Node, PathElement};
+use super::keys::ListKeys;
+use super::text::short_eq;
 use crate::patch::{BUILTIN, Child, SchemaLookup};
 use crate::patch_strategy::{self, ListType, MapType};
 
@@ -53,7 +54,7 @@ pub struct TypeError {
 }
 
 impl TypeError {
-    fn new(message: String) -> TypeError {
+    pub(super) fn new(message: String) -> TypeError {
         TypeError {
             path: String::new(),
             message,
@@ -85,53 +86,125 @@ const KEY_DEFAULTS: &[(&str, &str, &str)] = &[
     ("io.k8s.api.discovery.v1.EndpointPort", "protocol", "TCP"),
 ];
 
-fn key_default(def: Option<&str>, field: &str) -> Option<Value> {
+/// The default of key field `field` of items of definition `def`.
+pub(super) fn key_default(def: Option<&str>, field: &str) -> Option<&'static str> {
     let def = def?;
     KEY_DEFAULTS
         .iter()
         .find(|(d, f, _)| *d == def && *f == field)
-        .map(|(_, _, v)| Value::String((*v).to_string()))
+        .map(|(_, _, v)| *v)
 }
 
 /// The shape of a definition's value (a list item, a root object).
 pub fn def_shape(def: &'static str) -> Shape {
-    if patch_strategy::struct_map_type(def) == Some(MapType::Atomic) {
-        Shape::Leaf
-    } else {
-        Shape::Struct(def)
-    }
+    cached(def, None, || {
+        let shape = if patch_strategy::struct_map_type(def) == Some(MapType::Atomic) {
+            Shape::Leaf
+        } else {
+            Shape::Struct(def)
+        };
+        (shape, None)
+    })
+    .0
 }
-
-/// Field shapes of one definition, by field name.
-type FieldShapes = HashMap<Box<str>, Shape>;
-
-thread_local! {
-    /// Shapes already worked out, by definition (its address: the names
-    /// are static) and field. Looking a field up in the tables costs a few
-    /// binary searches over long names; an apply asks thousands of times.
-    static SHAPES: RefCell<HashMap<(usize, usize), FieldShapes>> =
-        RefCell::new(HashMap::new());
-}
-
-/// Fields remembered per definition at most (objects of a definition
-/// only have its fields; the cap keeps bad input from growing the cache).
-const SHAPE_CACHE_FIELDS: usize = 512;
 
 /// The shape of `field` of an object of definition `def`.
 pub fn field_shape(def: &'static str, field: &str) -> Shape {
-    let key = (def.as_ptr() as usize, def.len());
-    if let Some(s) = SHAPES.with(|c| c.borrow().get(&key).and_then(|m| m.get(field)).copied()) {
-        return s;
-    }
-    let shape = lookup_field_shape(def, field);
-    SHAPES.with(|c| {
-        let mut c = c.borrow_mut();
-        let m = c.entry(key).or_default();
-        if m.len() < SHAPE_CACHE_FIELDS {
-            m.insert(field.into(), shape);
+    field_info(def, field).0
+}
+
+/// The shape of `field` of definition `def`, and the schema's own copy of
+/// the name when it has one.
+pub fn field_info(def: &'static str, field: &str) -> (Shape, Option<&'static str>) {
+    cached(def, Some(field), || {
+        let known = BUILTIN
+            .field_names(def)
+            .and_then(|names| names.binary_search(&field).ok().map(|i| names[i]));
+        (lookup_field_shape(def, field), known)
+    })
+}
+
+/// One remembered answer: the shape of a definition (`field` `None`) or
+/// of one of its fields.
+struct Slot {
+    def: (usize, usize),
+    field: Option<Name>,
+    shape: Shape,
+    known: Option<&'static str>,
+}
+
+/// Slots of the cache, a power of two (about 100 KB a thread; the
+/// built-in kinds' hot fields rarely share a slot).
+const SHAPE_SLOTS: usize = 1 << 10;
+
+thread_local! {
+    /// Shapes already worked out. Working one out costs binary searches
+    /// over long definition names, and an apply asks thousands of times;
+    /// a fixed table where each question has one slot (a new answer
+    /// evicts the old) stays small whatever objects come in.
+    static SHAPES: RefCell<Vec<Option<Slot>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached(
+    def: &'static str,
+    field: Option<&str>,
+    work_out: impl FnOnce() -> (Shape, Option<&'static str>),
+) -> (Shape, Option<&'static str>) {
+    let id = (def.as_ptr() as usize, def.len());
+    let slot = slot_of(id, field);
+    let hit = SHAPES.with(|c| {
+        let c = c.borrow();
+        match c.get(slot) {
+            Some(Some(s)) if s.def == id && same_field(s.field.as_deref(), field) => {
+                Some((s.shape, s.known))
+            }
+            _ => None,
         }
     });
-    shape
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let (shape, known) = work_out();
+    SHAPES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_empty() {
+            c.resize_with(SHAPE_SLOTS, || None);
+        }
+        c[slot] = Some(Slot {
+            def: id,
+            field: field.map(|f| match known {
+                Some(k) => Name::from_static(k),
+                None => Name::from(f),
+            }),
+            shape,
+            known,
+        });
+    });
+    (shape, known)
+}
+
+fn same_field(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => short_eq(a, b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// The slot of a question: a multiplicative hash of the definition's
+/// address and the field's bytes.
+fn slot_of(def: (usize, usize), field: Option<&str>) -> usize {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = mix(mix(0, def.0 as u64), def.1 as u64);
+    if let Some(f) = field {
+        for chunk in f.as_bytes().chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            h = mix(h, u64::from_le_bytes(b));
+        }
+        h = mix(h, f.len() as u64 + 1);
+    }
+    (h >> (64 - SHAPE_SLOTS.trailing_zeros())) as usize
 }
 
 fn lookup_field_shape(def: &'static str, field: &str) -> Shape {
@@ -187,10 +260,24 @@ pub fn resolve(shape: Shape, v: &Value) -> Shape {
 
 /// The shape of one entry of an object of shape `parent`.
 pub fn child_shape(parent: Shape, key: &str) -> Shape {
+    child_info(parent, key).0
+}
+
+/// [`child_shape`], and the schema's copy of the key when it has one.
+pub fn child_info(parent: Shape, key: &str) -> (Shape, Option<&'static str>) {
     match parent {
-        Shape::Struct(def) => field_shape(def, key),
-        _ => Shape::Untyped,
+        Shape::Struct(def) => field_info(def, key),
+        _ => (Shape::Untyped, None),
     }
+}
+
+/// The path element of an object's entry `key`, its name borrowed from
+/// the schema when `known` (from [`child_info`]).
+pub fn field_element(key: &str, known: Option<&'static str>) -> PathElement {
+    PathElement::Field(match known {
+        Some(name) => Name::from_static(name),
+        None => Name::from(key),
+    })
 }
 
 /// The shape of a list's items.
@@ -207,95 +294,65 @@ pub fn is_struct(shape: Shape) -> bool {
     matches!(shape, Shape::Struct(_))
 }
 
-/// The path element of a list item, or why there is none.
-pub fn item_element(
-    kind: ListKind,
-    elem: Option<&'static str>,
-    index: usize,
-    item: &Value,
-) -> Result<PathElement, TypeError> {
-    match kind {
-        ListKind::Atomic => Ok(PathElement::Index(index)),
-        ListKind::Set => Ok(PathElement::Value(item.to_string())),
-        ListKind::Map(keys) => {
-            let Some(obj) = item.as_object() else {
-                return Err(TypeError::new(format!(
-                    "element {index}: associative list with keys may not have non-map elements"
-                )));
-            };
-            let mut fields: Vec<(&str, Value)> = Vec::with_capacity(keys.len());
-            for k in keys {
-                match obj.get(*k) {
-                    Some(v) if !v.is_null() => fields.push((k, v.clone())),
-                    _ => match key_default(elem, k) {
-                        Some(d) => fields.push((k, d)),
-                        None => {
-                            return Err(TypeError::new(format!(
-                                "element {index}: associative list with keys has an element that omits key field {k:?} (and doesn't have default value)"
-                            )));
-                        }
-                    },
-                }
-            }
-            Ok(PathElement::Key(canonical_key(
-                fields.iter().map(|(k, v)| (*k, v)),
-            )))
-        }
-    }
-}
-
-/// The items of a list with their path elements, the first of each
-/// element kept (upstream ignores later duplicates when merging; the
-/// configuration is checked for them separately).
-pub fn indexed_items(
-    kind: ListKind,
-    elem: Option<&'static str>,
-    list: &[Value],
-) -> Result<Vec<(PathElement, usize)>, TypeError> {
-    let mut out: Vec<(PathElement, usize)> = Vec::with_capacity(list.len());
-    let mut seen = std::collections::HashSet::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let pe = item_element(kind, elem, i, item)?;
-        if seen.insert(pe.clone()) {
-            out.push((pe, i));
-        }
-    }
-    Ok(out)
-}
-
 /// The field set a value spells, as upstream's `ToFieldSet`: leaves,
 /// list items and map entries are members; a struct field is a member
 /// when it is a leaf, null, an empty object or an empty list (so that an
 /// applier asking for an empty list keeps it empty).
 pub fn to_field_set(v: &Value, shape: Shape) -> Result<FieldSet, TypeError> {
-    let mut out = FieldSet::new();
     match (resolve(shape, v), v) {
         (s @ (Shape::Struct(_) | Shape::Map), Value::Object(m)) => {
+            let mut nodes = Vec::with_capacity(m.len());
             for (k, child) in m {
-                let cs = child_shape(s, k);
+                let (cs, known) = child_info(s, k);
                 let sub = to_field_set(child, cs).map_err(|e| e.under(&format!(".{k}")))?;
                 let leaf = matches!(resolve(cs, child), Shape::Leaf)
                     || child.is_null()
                     || child.as_object().is_some_and(|o| o.is_empty())
                     || child.as_array().is_some_and(|a| a.is_empty());
                 let member = !is_struct(s) || leaf;
-                out.insert_child(PathElement::Field(k.clone()), member, sub);
+                nodes.push((
+                    field_element(k, known),
+                    Node {
+                        member,
+                        children: sub,
+                    },
+                ));
             }
+            Ok(FieldSet::from_nodes(nodes))
         }
         (Shape::List(kind, elem), Value::Array(items)) if kind != ListKind::Atomic => {
-            for (i, item) in items.iter().enumerate() {
-                let pe = item_element(kind, elem, i, item)?;
-                if out.get(&pe).is_some() {
+            // Problems are reported in list order: an item without a key,
+            // a duplicate, or something wrong inside an item, whichever
+            // comes first.
+            let (keys, missing) = ListKeys::read(kind, elem, items);
+            let index = keys.index();
+            let firsts = index.firsts();
+            let item_shape = item_shape(elem);
+            let mut nodes = Vec::with_capacity(keys.len());
+            for (i, item) in items.iter().enumerate().take(keys.len()) {
+                // The first items are each the first of their key until a
+                // duplicate comes.
+                if firsts.get(i) != Some(&i) {
+                    let pe = keys.element(i);
                     return Err(TypeError::new(format!("duplicate entries for key {pe}")));
                 }
-                let sub =
-                    to_field_set(item, item_shape(elem)).map_err(|e| e.under(&pe.to_string()))?;
-                out.insert_child(pe, true, sub);
+                let pe = keys.element(i);
+                let sub = to_field_set(item, item_shape).map_err(|e| e.under(&pe.to_string()))?;
+                nodes.push((
+                    pe,
+                    Node {
+                        member: true,
+                        children: sub,
+                    },
+                ));
             }
+            if let Some(e) = missing {
+                return Err(e);
+            }
+            Ok(FieldSet::from_nodes(nodes))
         }
-        _ => {}
+        _ => Ok(FieldSet::new()),
     }
-    Ok(out)
 }
 
 /// Composite fields present in a Go zero value of their parent beyond
