@@ -1,6 +1,7 @@
-//! Two `rkube controller-manager` processes, each on its own API server of
-//! one etcd-backed cluster: one leads through the Lease, and when it is
-//! killed the other takes over and the controllers work again.
+//! Leader election between real processes: two `rkube controller-manager`
+//! processes, each on its own API server of one etcd-backed cluster, and
+//! two `rkube scheduler` processes. One of each pair leads through its
+//! Lease, and when it is killed the other takes over and the work goes on.
 
 mod common;
 
@@ -27,17 +28,23 @@ impl Drop for Proc {
     }
 }
 
-fn controller_manager(kubeconfig: &Path) -> Proc {
+/// `rkube <subcommand> --kubeconfig K [extra...]` as a child process.
+fn component(subcommand: &str, kubeconfig: &Path, extra: &[&str]) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_rkube"))
-            .arg("controller-manager")
+            .arg(subcommand)
             .arg("--kubeconfig")
             .arg(kubeconfig)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start rkube controller-manager"),
+            .expect("start an rkube component"),
     )
+}
+
+fn controller_manager(kubeconfig: &Path) -> Proc {
+    component("controller-manager", kubeconfig, &[])
 }
 
 async fn client(s: &TestServer) -> kube::Client {
@@ -49,8 +56,12 @@ async fn client(s: &TestServer) -> kube::Client {
 }
 
 async fn holder(leases: &Api<Lease>) -> Option<String> {
+    holder_of(leases, "kube-controller-manager").await
+}
+
+async fn holder_of(leases: &Api<Lease>, name: &str) -> Option<String> {
     leases
-        .get_opt("kube-controller-manager")
+        .get_opt(name)
         .await
         .ok()
         .flatten()
@@ -170,4 +181,72 @@ async fn second_controller_manager_takes_over_when_the_leader_dies() {
         .await
         .unwrap();
     pods_appear(&pods, "after", Duration::from_secs(30)).await;
+}
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+    }))
+    .unwrap()
+}
+
+async fn bound_within(pods: &Api<Pod>, name: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let p = pods.get(name).await.unwrap();
+        if p.spec.and_then(|s| s.node_name).is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "pod {name} was not scheduled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Two `rkube scheduler` processes: one holds kube-scheduler's Lease and
+/// binds pods; when it is killed the other takes over. (The election does
+/// not depend on the backend, so this one runs on the embedded store.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_scheduler_takes_over_when_the_leader_dies() {
+    let s = TestServer::start_apiserver(TempDir::new().unwrap(), &[]);
+    let c = client(&s).await;
+    let leases: Api<Lease> = Api::namespaced(c.clone(), "kube-system");
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let _node = component("node", &s.kubeconfig, &["--count", "1"]);
+    let first = component("scheduler", &s.kubeconfig, &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let leader = loop {
+        if let Some(h) = holder_of(&leases, "kube-scheduler").await {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "nobody took the Lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _second = component("scheduler", &s.kubeconfig, &[]);
+    pods.create(&PostParams::default(), &pod("before"))
+        .await
+        .unwrap();
+    bound_within(&pods, "before", Duration::from_secs(30)).await;
+    assert_eq!(
+        holder_of(&leases, "kube-scheduler").await.as_deref(),
+        Some(leader.as_str()),
+        "the second scheduler must wait while the first holds the Lease"
+    );
+    drop(first);
+    let killed = Instant::now();
+    loop {
+        match holder_of(&leases, "kube-scheduler").await {
+            Some(h) if h != leader => break,
+            _ => {}
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "no takeover after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pods.create(&PostParams::default(), &pod("after"))
+        .await
+        .unwrap();
+    bound_within(&pods, "after", Duration::from_secs(30)).await;
 }
