@@ -26,7 +26,7 @@ enum Command {
     /// The API server alone.
     Apiserver(cmd::server::ServerArgs),
     /// The controllers alone, against the API server of a kubeconfig.
-    ControllerManager(cmd::components::RemoteArgs),
+    ControllerManager(cmd::components::ControllerManagerArgs),
     /// The scheduler alone, against the API server of a kubeconfig.
     Scheduler(cmd::components::RemoteArgs),
     /// Add simulated nodes to the cluster of a kubeconfig.

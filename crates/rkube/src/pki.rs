@@ -149,15 +149,7 @@ impl Pki {
         &self,
         issuer: &str,
     ) -> anyhow::Result<rkube_apiserver::auth::serviceaccount::ServiceAccountTokens> {
-        use rcgen::PublicKeyData;
-        let key = KeyPair::from_pem(&self.sa_key_pem)?;
-        rkube_apiserver::auth::serviceaccount::ServiceAccountTokens::new(
-            &self.sa_key_pem,
-            &key.public_key_pem(),
-            &key.subject_public_key_info(),
-            key.der_bytes(),
-            issuer,
-        )
+        service_account_tokens(&self.sa_key_pem, issuer)
     }
 
     /// TLS 1.2+ with HTTP/2 and HTTP/1.1 by ALPN; client certificates are
@@ -187,4 +179,22 @@ impl Pki {
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(cfg)
     }
+}
+
+/// The service-account token signer for a PKCS#8 P-256 key in PEM (the
+/// API server's `pki/sa.key`, or kube-controller-manager's
+/// `--service-account-private-key-file`).
+pub fn service_account_tokens(
+    sa_key_pem: &str,
+    issuer: &str,
+) -> anyhow::Result<rkube_apiserver::auth::serviceaccount::ServiceAccountTokens> {
+    use rcgen::PublicKeyData;
+    let key = KeyPair::from_pem(sa_key_pem)?;
+    rkube_apiserver::auth::serviceaccount::ServiceAccountTokens::new(
+        sa_key_pem,
+        &key.public_key_pem(),
+        &key.subject_public_key_info(),
+        key.der_bytes(),
+        issuer,
+    )
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::TestServer;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use rkube_store::etcd::launcher::{EtcdCluster, etcd_binary};
@@ -43,8 +43,21 @@ fn component(subcommand: &str, kubeconfig: &Path, extra: &[&str]) -> Proc {
     )
 }
 
-fn controller_manager(kubeconfig: &Path) -> Proc {
-    component("controller-manager", kubeconfig, &[])
+/// A controller manager with the cluster's service-account key, so its
+/// token controller runs too (kube-controller-manager's flags).
+fn controller_manager(kubeconfig: &Path, pki: &Path) -> Proc {
+    let key = pki.join("sa.key");
+    let ca = pki.join("ca.crt");
+    component(
+        "controller-manager",
+        kubeconfig,
+        &[
+            "--service-account-private-key-file",
+            key.to_str().unwrap(),
+            "--root-ca-file",
+            ca.to_str().unwrap(),
+        ],
+    )
 }
 
 async fn client(s: &TestServer) -> kube::Client {
@@ -130,7 +143,7 @@ async fn second_controller_manager_takes_over_when_the_leader_dies() {
     let sets: Api<ReplicaSet> = Api::namespaced(c.clone(), "default");
 
     // The first one leads (it is alone), then the second one waits.
-    let first = controller_manager(&a.kubeconfig);
+    let first = controller_manager(&a.kubeconfig, &pki);
     let deadline = Instant::now() + Duration::from_secs(30);
     let leader = loop {
         if let Some(h) = holder(&leases).await {
@@ -139,7 +152,7 @@ async fn second_controller_manager_takes_over_when_the_leader_dies() {
         assert!(Instant::now() < deadline, "nobody took the Lease");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let _second = controller_manager(&b.kubeconfig);
+    let _second = controller_manager(&b.kubeconfig, &pki);
     sets.create(&PostParams::default(), &replica_set("before"))
         .await
         .unwrap();
@@ -181,6 +194,44 @@ async fn second_controller_manager_takes_over_when_the_leader_dies() {
         .await
         .unwrap();
     pods_appear(&pods, "after", Duration::from_secs(30)).await;
+
+    // The new leader's token controller fills a token Secret, and the token
+    // authenticates at the other API server: one signing key for the
+    // cluster.
+    let accounts: Api<ServiceAccount> = Api::namespaced(c.clone(), "default");
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), "default");
+    let sa: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "robot"}})).unwrap();
+    accounts.create(&PostParams::default(), &sa).await.unwrap();
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "robot-token",
+            "annotations": {"kubernetes.io/service-account.name": "robot"}
+        },
+        "type": "kubernetes.io/service-account-token"
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let token = loop {
+        let s = secrets.get("robot-token").await.unwrap();
+        if let Some(t) = s.data.and_then(|d| d.get("token").cloned()) {
+            break String::from_utf8(t.0).unwrap();
+        }
+        assert!(Instant::now() < deadline, "the token was never filled in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = Command::new("curl")
+        .args(["-sk", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(format!("{}/api", a.url()))
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.contains("\"kind\":\"APIVersions\""), "{body}");
 }
 
 fn pod(name: &str) -> Pod {

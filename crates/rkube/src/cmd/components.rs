@@ -1,21 +1,38 @@
 //! `rkube controller-manager`, `rkube scheduler` and `rkube node`: the
 //! control loops as separate processes against any API server.
 
-use std::path::PathBuf;
-
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
+use futures::FutureExt;
 use rkube_controllers::leader::{self, LeaderElection};
 
-use super::server::loopback_client;
+use super::server::{SERVICE_ACCOUNT_ISSUER, loopback_client};
+use crate::controllers::token::TokenController;
 
 #[derive(Args, Debug, Clone)]
 pub struct RemoteArgs {
     /// The kubeconfig of the API server to drive.
     #[arg(long)]
     pub kubeconfig: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ControllerManagerArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// The key that signs service-account tokens (the API server's
+    /// `<data-dir>/pki/sa.key`). With it, the token controller runs too
+    /// and fills kubernetes.io/service-account-token Secrets.
+    #[arg(long)]
+    pub service_account_private_key_file: Option<PathBuf>,
+    /// The CA put in those Secrets as ca.crt (`<data-dir>/pki/ca.crt`).
+    #[arg(long, requires = "service_account_private_key_file")]
+    pub root_ca_file: Option<PathBuf>,
 }
 
 /// How long the simulated pod lifecycle takes on the nodes this process
@@ -93,9 +110,29 @@ async fn until_signal() {
 
 /// Several controller managers may run against one cluster: they elect
 /// one through kube-controller-manager's Lease and the rest wait.
-pub async fn controller_manager(args: RemoteArgs) -> anyhow::Result<()> {
-    let client = loopback_client(&args.kubeconfig).await?;
-    elected_controllers(client, until_signal()).await
+pub async fn controller_manager(args: ControllerManagerArgs) -> anyhow::Result<()> {
+    let client = loopback_client(&args.remote.kubeconfig).await?;
+    let token = match &args.service_account_private_key_file {
+        None => None,
+        Some(key_file) => {
+            let key = std::fs::read_to_string(key_file)
+                .with_context(|| format!("reading {}", key_file.display()))?;
+            let ca_pem = match &args.root_ca_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                None => String::new(),
+            };
+            Some(TokenController {
+                client: client.clone(),
+                signer: Arc::new(crate::pki::service_account_tokens(
+                    &key,
+                    SERVICE_ACCOUNT_ISSUER,
+                )?),
+                ca_pem,
+            })
+        }
+    };
+    elected_controllers(client, token, until_signal()).await
 }
 
 /// Several schedulers elect one through kube-scheduler's Lease.
@@ -104,12 +141,28 @@ pub async fn scheduler(args: RemoteArgs) -> anyhow::Result<()> {
     elected_scheduler(client, until_signal()).await
 }
 
+/// The controllers, and the token controller when there is a signing key,
+/// while this process holds kube-controller-manager's Lease.
 pub async fn elected_controllers(
     client: kube::Client,
+    token: Option<TokenController>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let election = LeaderElection::controller_manager(leader::identity());
-    rkube_controllers::run_elected(client, rkube_controllers::CONTROLLERS, election, shutdown).await
+    leader::run_elected(client.clone(), election, shutdown, |stop| {
+        let stop = stop.shared();
+        let token = token.clone().map(|t| tokio::spawn(t.run(stop.clone())));
+        let controllers =
+            rkube_controllers::run(client.clone(), rkube_controllers::CONTROLLERS, stop);
+        async move {
+            let result = controllers.await;
+            if let Some(t) = token {
+                let _ = t.await;
+            }
+            result
+        }
+    })
+    .await
 }
 
 pub async fn elected_scheduler(

@@ -117,7 +117,7 @@ impl StorageArgs {
 }
 
 /// kubeadm's default `--service-account-issuer`.
-const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+pub const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
 fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
     let (lo, hi) = s
@@ -220,17 +220,24 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        loops.push(tokio::spawn(token.run(forever())));
         // On etcd, other servers may share the cluster, so the control
-        // loops elect a leader as upstream's do. The embedded store is
-        // this process's alone (its file is locked), and electing there
-        // would only make a restart after kill -9 wait out the old Lease.
+        // loops (the token controller among them, as in
+        // kube-controller-manager) elect a leader as upstream's do. The
+        // embedded store is this process's alone (its file is locked), and
+        // electing there would only make a restart after kill -9 wait out
+        // the old Lease.
         let shared = args.storage.uses_etcd();
+        let token = if shared {
+            Some(token)
+        } else {
+            loops.push(tokio::spawn(token.run(forever())));
+            None
+        };
         let c = client.clone();
         let stop = forever();
         loops.push(tokio::spawn(async move {
             let run = if shared {
-                super::components::elected_controllers(c, stop).await
+                super::components::elected_controllers(c, token, stop).await
             } else {
                 rkube_controllers::run_all(c, stop).await
             };

@@ -18,6 +18,7 @@ const TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
 const SA_NAME: &str = "kubernetes.io/service-account.name";
 const SA_UID: &str = "kubernetes.io/service-account.uid";
 
+#[derive(Clone)]
 pub struct TokenController {
     pub client: kube::Client,
     pub signer: Arc<ServiceAccountTokens>,
