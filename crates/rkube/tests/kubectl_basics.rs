@@ -152,9 +152,15 @@ fn configmap_lifecycle_with_every_output_format() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    assert_eq!(
-        s.ok(&k, &["delete", "cm", "settings"]).trim(),
-        "configmap \"settings\" deleted"
+    // kubectl 1.34 and later name the namespace in this line.
+    let deleted = s.ok(&k, &["delete", "cm", "settings"]);
+    assert!(
+        [
+            "configmap \"settings\" deleted",
+            "configmap \"settings\" deleted from default namespace"
+        ]
+        .contains(&deleted.trim()),
+        "{deleted}"
     );
     let out = s.kubectl(&k, &["get", "cm", "settings"]);
     assert!(!out.status.success());
