@@ -81,6 +81,35 @@ async fn holder_of(leases: &Api<Lease>, name: &str) -> Option<String> {
         .and_then(|l| l.spec?.holder_identity)
 }
 
+/// A data directory holding a copy of `first`'s credentials, for another
+/// API server of the same cluster.
+fn same_cluster(first: &TestServer) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let pki = first.data_dir().join("pki");
+    std::fs::create_dir_all(dir.path().join("pki")).unwrap();
+    for entry in std::fs::read_dir(&pki).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join("pki").join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// A one-member etcd and its directory; None (and a message, or a failure
+/// under CI) without etcd.
+async fn etcd() -> Option<(TempDir, EtcdCluster)> {
+    if etcd_binary().is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true but etcd is not installed"
+        );
+        eprintln!("SKIPPED: etcd is not installed (apt-get install etcd-server)");
+        return None;
+    }
+    let dir = TempDir::new().unwrap();
+    let etcd = EtcdCluster::start(dir.path(), 1).await.expect("etcd");
+    Some((dir, etcd))
+}
+
 fn replica_set(name: &str) -> ReplicaSet {
     serde_json::from_value(serde_json::json!({
         "metadata": {"name": name},
@@ -125,18 +154,8 @@ async fn second_controller_manager_takes_over_when_the_leader_dies() {
     let etcd = EtcdCluster::start(etcd_dir.path(), 1).await.expect("etcd");
     let servers = etcd.endpoints().join(",");
     let a = TestServer::start_apiserver(TempDir::new().unwrap(), &["--etcd-servers", &servers]);
-    let b_dir = TempDir::new().unwrap();
     let pki = a.data_dir().join("pki");
-    std::fs::create_dir_all(b_dir.path().join("pki")).unwrap();
-    for entry in std::fs::read_dir(&pki).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(
-            entry.path(),
-            b_dir.path().join("pki").join(entry.file_name()),
-        )
-        .unwrap();
-    }
-    let b = TestServer::start_apiserver(b_dir, &["--etcd-servers", &servers]);
+    let b = TestServer::start_apiserver(same_cluster(&a), &["--etcd-servers", &servers]);
     let c = client(&b).await;
     let leases: Api<Lease> = Api::namespaced(c.clone(), "kube-system");
     let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
@@ -300,4 +319,100 @@ async fn second_scheduler_takes_over_when_the_leader_dies() {
         .await
         .unwrap();
     bound_within(&pods, "after", Duration::from_secs(30)).await;
+}
+
+/// Two `rkube server --etcd-servers` processes on one cluster: their
+/// controllers, schedulers and simulated nodes each run once, under their
+/// Leases, and when the first server dies the second's take over and pods
+/// still start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_etcd_run_each_loop_once() {
+    let Some((_etcd_dir, etcd)) = etcd().await else {
+        return;
+    };
+    let servers = etcd.endpoints().join(",");
+    let flags = ["--etcd-servers", servers.as_str(), "--nodes", "2"];
+    let a = TestServer::start_with(TempDir::new().unwrap(), &flags);
+    let c = client(&a).await;
+    let leases: Api<Lease> = Api::namespaced(c.clone(), "kube-system");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut first_holders = Vec::new();
+    for name in [
+        "kube-controller-manager",
+        "kube-scheduler",
+        "rkube-simulated-nodes",
+    ] {
+        let h = loop {
+            if let Some(h) = holder_of(&leases, name).await {
+                break h;
+            }
+            assert!(Instant::now() < deadline, "nobody took {name}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        first_holders.push(h);
+    }
+    let b = TestServer::start_with(same_cluster(&a), &flags);
+    let c = client(&b).await;
+    let leases: Api<Lease> = Api::namespaced(c.clone(), "kube-system");
+    let sets: Api<ReplicaSet> = Api::namespaced(c.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    sets.create(&PostParams::default(), &replica_set("before"))
+        .await
+        .unwrap();
+    running(&pods, "before", Duration::from_secs(30)).await;
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(c.clone());
+    assert_eq!(
+        nodes
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+
+    drop(a);
+    let killed = Instant::now();
+    for (name, old) in [
+        "kube-controller-manager",
+        "kube-scheduler",
+        "rkube-simulated-nodes",
+    ]
+    .iter()
+    .zip(&first_holders)
+    {
+        loop {
+            match holder_of(&leases, name).await {
+                Some(h) if &h != old => break,
+                _ => {}
+            }
+            assert!(
+                killed.elapsed() < Duration::from_secs(30),
+                "nobody took over {name}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    sets.create(&PostParams::default(), &replica_set("after"))
+        .await
+        .unwrap();
+    running(&pods, "after", Duration::from_secs(30)).await;
+}
+
+/// Waits until both pods of the ReplicaSet `app` are Running.
+async fn running(pods: &Api<Pod>, app: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let lp = ListParams::default().labels(&format!("app={app}"));
+        let list = pods.list(&lp).await.unwrap().items;
+        let up = list
+            .iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .count();
+        if up == 2 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "pods of {app} are not Running");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -135,6 +135,24 @@ pub async fn controller_manager(args: ControllerManagerArgs) -> anyhow::Result<(
     elected_controllers(client, token, until_signal()).await
 }
 
+/// `rkube server`'s simulated nodes when other servers may share the
+/// cluster: every server would run nodes of the same names, so one fleet
+/// runs at a time, under a Lease of its own.
+pub async fn elected_nodes(
+    client: kube::Client,
+    configs: Vec<rkube_node::NodeConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let election = LeaderElection {
+        name: "rkube-simulated-nodes".into(),
+        ..LeaderElection::controller_manager(leader::identity())
+    };
+    leader::run_elected(client.clone(), election, shutdown, |stop| {
+        rkube_node::run_nodes(client.clone(), configs.clone(), stop)
+    })
+    .await
+}
+
 /// Several schedulers elect one through kube-scheduler's Lease.
 pub async fn scheduler(args: RemoteArgs) -> anyhow::Result<()> {
     let client = loopback_client(&args.kubeconfig).await?;

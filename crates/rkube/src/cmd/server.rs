@@ -266,7 +266,12 @@ pub async fn run(args: ServerArgs, control_loops: bool) -> anyhow::Result<()> {
                 .collect();
             let stop = forever();
             loops.push(tokio::spawn(async move {
-                if let Err(e) = rkube_node::run_nodes(c, configs, stop).await {
+                let run = if shared {
+                    super::components::elected_nodes(c, configs, stop).await
+                } else {
+                    rkube_node::run_nodes(c, configs, stop).await
+                };
+                if let Err(e) = run {
                     tracing::error!("simulated nodes stopped: {e:#}");
                 }
             }));
