@@ -23,6 +23,9 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+/// How long the server idles before its resident set is read.
+const IDLE_SETTLE: Duration = Duration::from_secs(3);
+
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// ConfigMaps to create for the create, RSS and LIST figures.
@@ -230,15 +233,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         apis.push(client(s).await?);
     }
     let api = apis[0].clone();
-    // One request so the connection is up before the idle reading.
+    // One request so the connection is up, then a pause so every control
+    // loop has started and synced: idle means settled, not just ready.
     api.list(&ListParams::default().limit(1)).await?;
+    tokio::time::sleep(IDLE_SETTLE).await;
     let idle_rss = rss_kib(pid);
     println!("rkube bench against port {} (pid {pid})", server.port);
     if let Launch::Etcd { servers: urls, .. } = &how {
         println!("storage: etcd at {urls}, {} API server(s)", servers.len());
     }
     println!("{:<44} {}", "start to ready (second start)", ms(ready));
-    println!("{:<44} {:.1} MiB", "idle RSS", idle_rss as f64 / 1024.0);
+    println!(
+        "{:<44} {:.1} MiB",
+        format!("idle RSS ({} s after ready)", IDLE_SETTLE.as_secs()),
+        idle_rss as f64 / 1024.0
+    );
 
     let t0 = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
