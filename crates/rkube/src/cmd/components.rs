@@ -183,6 +183,7 @@ pub async fn elected_controllers(
     .await
 }
 
+/// The scheduler while this process holds kube-scheduler's Lease.
 pub async fn elected_scheduler(
     client: kube::Client,
     shutdown: impl Future<Output = ()> + Send + 'static,
