@@ -15,6 +15,10 @@ pub mod selectors;
 pub mod status;
 pub mod validation;
 
+/// Resource quantities, one implementation for validation, the scheduler
+/// and the autoscaler.
+pub use validation::quantity;
+
 /// The Kubernetes version whose API rkube serves.
 pub const KUBERNETES_VERSION: &str = "v1.37.0";
 pub const KUBERNETES_MAJOR: &str = "1";

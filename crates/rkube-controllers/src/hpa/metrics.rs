@@ -126,58 +126,9 @@ fn pod_usage(data: &Value, resource: &str, scope: Scope<'_>) -> Option<i64> {
 
 /// A quantity in thousandths, rounded up (upstream's `MilliValue`).
 pub fn milli(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(split);
-    let (negative, number) = match number.strip_prefix('-') {
-        Some(n) => (true, n),
-        None => (false, number.strip_prefix('+').unwrap_or(number)),
-    };
-    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let digits = format!("{whole}{frac}");
-    if !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 30 {
-        return None;
-    }
-    let mantissa: i128 = digits.parse().ok()?;
-    // value = mantissa * 10^exp10 * 2^exp2
-    let mut exp10: i32 = -(frac.len() as i32);
-    let mut exp2: u32 = 0;
-    match suffix {
-        "" => {}
-        "n" => exp10 -= 9,
-        "u" => exp10 -= 6,
-        "m" => exp10 -= 3,
-        "k" => exp10 += 3,
-        "M" => exp10 += 6,
-        "G" => exp10 += 9,
-        "T" => exp10 += 12,
-        "P" => exp10 += 15,
-        "E" => exp10 += 18,
-        "Ki" => exp2 = 10,
-        "Mi" => exp2 = 20,
-        "Gi" => exp2 = 30,
-        "Ti" => exp2 = 40,
-        "Pi" => exp2 = 50,
-        "Ei" => exp2 = 60,
-        e if e.starts_with(['e', 'E']) => exp10 += e[1..].parse::<i32>().ok()?,
-        _ => return None,
-    }
-    // In thousandths.
-    exp10 += 3;
-    let mut v = mantissa.checked_mul(1i128.checked_shl(exp2)?)?;
-    if exp10 >= 0 {
-        v = v.checked_mul(10i128.checked_pow(exp10 as u32)?)?;
-    } else {
-        let d = 10i128.checked_pow((-exp10) as u32)?;
-        v = (v + d - 1) / d;
-    }
-    let v = i64::try_from(v).ok()?;
-    Some(if negative { -v } else { v })
+    rkube_api::quantity::Quantity::parse(s.trim())
+        .ok()
+        .map(|q| q.milli_value())
 }
 
 /// A milli-value as upstream's `NewMilliQuantity(v, DecimalSI)` prints it.
