@@ -24,6 +24,7 @@ pub mod leader;
 pub mod mapper;
 pub mod namespace;
 pub mod nodelifecycle;
+pub mod podcontrol;
 pub mod replicaset;
 pub mod revision;
 pub mod runtime;

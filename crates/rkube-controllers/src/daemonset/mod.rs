@@ -21,11 +21,12 @@ use kube::{Client, ResourceExt};
 use crate::deployment::util::scaled_value;
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
+use crate::podcontrol::PodControl;
 use crate::revision::{self, HASH_LABEL};
 use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
-    api_code, controller_ref, is_being_deleted, is_pod_available, is_pod_ready, owner_ref,
-    pod_phase, post_params, until_available,
+    controller_ref, is_being_deleted, is_pod_available, is_pod_ready, owner_ref, pod_phase,
+    post_params, until_available,
 };
 
 const WORKERS: usize = 3;
@@ -396,7 +397,6 @@ impl DaemonSetController {
         }
         let base = nodes::with_default_tolerations(template.spec.clone().unwrap_or_default());
         self.expectations.expect_creations(key, on.len());
-        let ds_ref = reference(ds);
         let results = join_all(on.iter().map(|node| {
             let mut spec = base.clone();
             nodes::pin_to_node(&mut spec, node);
@@ -417,28 +417,18 @@ impl DaemonSetController {
             async move { api.create(&post_params(), &pod).await }
         }))
         .await;
-        let mut first_err = None;
-        for r in results {
-            match r {
-                Ok(p) => self.recorder.normal(
-                    ds_ref.clone(),
-                    "SuccessfulCreate",
-                    format!("Created pod: {}", p.name_any()),
-                ),
-                Err(e) => {
-                    self.expectations.creation_observed(key);
-                    self.recorder.warning(
-                        ds_ref.clone(),
-                        "FailedCreate",
-                        format!("Error creating: {e}"),
-                    );
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        match first_err {
+        match self.pod_control(key, ds).created(results) {
             Some(e) => Err(e.into()),
             None => Ok(()),
+        }
+    }
+
+    fn pod_control<'a>(&'a self, key: &'a Key, ds: &DaemonSet) -> PodControl<'a> {
+        PodControl {
+            recorder: &self.recorder,
+            expectations: &self.expectations,
+            key,
+            owner: reference(ds),
         }
     }
 
@@ -446,30 +436,17 @@ impl DaemonSetController {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
         self.expectations
             .expect_deletions(key, victims.iter().map(|p| Key::of(p.as_ref())));
-        let ds_ref = reference(ds);
         let results = join_all(victims.iter().map(|p| {
             let api = api.clone();
-            async move { (p, api.delete(&p.name_any(), &DeleteParams::default()).await) }
+            async move {
+                (
+                    p.as_ref(),
+                    api.delete(&p.name_any(), &DeleteParams::default()).await,
+                )
+            }
         }))
         .await;
-        let mut first_err = None;
-        for (p, r) in results {
-            match r {
-                Ok(_) => self.recorder.normal(
-                    ds_ref.clone(),
-                    "SuccessfulDelete",
-                    format!("Deleted pod: {}", p.name_any()),
-                ),
-                Err(e) => {
-                    self.expectations
-                        .deletion_observed(key, &Key::of(p.as_ref()));
-                    if api_code(&e) != Some(404) {
-                        first_err.get_or_insert(e);
-                    }
-                }
-            }
-        }
-        match first_err {
+        match self.pod_control(key, ds).deleted(results) {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }

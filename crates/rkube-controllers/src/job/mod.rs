@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
+use crate::podcontrol::PodControl;
 use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, now, owner_ref, patch_params, post_params,
@@ -459,7 +460,6 @@ impl JobController {
             spec: template.spec,
             status: None,
         };
-        let job_ref = reference(job);
         let pp = post_params();
         let job_name = job.name_any();
         let results = join_all(indexes.iter().map(|i| {
@@ -471,28 +471,18 @@ impl JobController {
             async move { api.create(&pp, &pod).await }
         }))
         .await;
-        let mut first_err = None;
-        for r in results {
-            match r {
-                Ok(p) => self.recorder.normal(
-                    job_ref.clone(),
-                    "SuccessfulCreate",
-                    format!("Created pod: {}", p.name_any()),
-                ),
-                Err(e) => {
-                    self.expectations.creation_observed(key);
-                    self.recorder.warning(
-                        job_ref.clone(),
-                        "FailedCreate",
-                        format!("Error creating: {e}"),
-                    );
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        match first_err {
+        match self.pod_control(key, job).created(results) {
             Some(e) => Err(e.into()),
             None => Ok(()),
+        }
+    }
+
+    fn pod_control<'a>(&'a self, key: &'a Key, job: &Job) -> PodControl<'a> {
+        PodControl {
+            recorder: &self.recorder,
+            expectations: &self.expectations,
+            key,
+            owner: reference(job),
         }
     }
 
@@ -509,25 +499,20 @@ impl JobController {
         self.expectations
             .expect_deletions(key, victims.iter().map(|p| Key::of(p.as_ref())));
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
-        let job_ref = reference(job);
-        for p in victims {
-            match api.delete(&p.name_any(), &DeleteParams::default()).await {
-                Ok(_) => self.recorder.normal(
-                    job_ref.clone(),
-                    "SuccessfulDelete",
-                    format!("Deleted pod: {}", p.name_any()),
-                ),
-                Err(e) if api_code(&e) == Some(404) => self
-                    .expectations
-                    .deletion_observed(key, &Key::of(p.as_ref())),
-                Err(e) => {
-                    self.expectations
-                        .deletion_observed(key, &Key::of(p.as_ref()));
-                    return Err(e.into());
-                }
+        let results = join_all(victims.iter().map(|p| {
+            let api = api.clone();
+            async move {
+                (
+                    p.as_ref(),
+                    api.delete(&p.name_any(), &DeleteParams::default()).await,
+                )
             }
+        }))
+        .await;
+        match self.pod_control(key, job).deleted(results) {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Replace the status; on a conflict retry once on a fresh read, as

@@ -19,6 +19,7 @@ use kube::{Client, ResourceExt};
 use crate::claim;
 use crate::events::{Recorder, reference};
 use crate::expectations::Expectations;
+use crate::podcontrol::PodControl;
 use crate::runtime::{Change, Factory, Informer, Key, Queue, Shutdown, SyncResult, run_controller};
 use crate::util::{
     api_code, controller_ref, is_being_deleted, is_pod_active, owner_ref, post_params,
@@ -316,40 +317,14 @@ impl<K: Replicated> ReplicaController<K> {
     ) -> anyhow::Result<()> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
         let pod = pods::pod_from_template(rs, template);
-        let rs_ref = reference(rs);
+        let control = self.pod_control(key, rs);
         let mut remaining = n;
         let mut batch = 1usize;
         while remaining > 0 {
             let size = batch.min(remaining);
             let pp = post_params();
             let results = join_all((0..size).map(|_| api.create(&pp, &pod))).await;
-            let mut first_err = None;
-            for r in results {
-                match r {
-                    Ok(p) => self.recorder.normal(
-                        rs_ref.clone(),
-                        "SuccessfulCreate",
-                        format!("Created pod: {}", p.name_any()),
-                    ),
-                    Err(e) => {
-                        self.expectations.creation_observed(key);
-                        // A terminating namespace refuses new pods: not a
-                        // failure of this controller.
-                        let terminating = matches!(&e, kube::Error::Api(s)
-                            if s.code == 403 && s.message.contains("being terminated"));
-                        if !terminating {
-                            self.recorder.warning(
-                                rs_ref.clone(),
-                                "FailedCreate",
-                                format!("Error creating: {e}"),
-                            );
-                        }
-                        if first_err.is_none() && !terminating {
-                            first_err = Some(e);
-                        }
-                    }
-                }
-            }
+            let first_err = control.created(results);
             remaining -= size;
             if let Some(e) = first_err {
                 for _ in 0..remaining {
@@ -362,37 +337,28 @@ impl<K: Replicated> ReplicaController<K> {
         Ok(())
     }
 
+    fn pod_control<'a>(&'a self, key: &'a Key, rs: &K) -> PodControl<'a> {
+        PodControl {
+            recorder: &self.recorder,
+            expectations: &self.expectations,
+            key,
+            owner: reference(rs),
+        }
+    }
+
     async fn delete_pods(&self, key: &Key, rs: &K, victims: &[Arc<Pod>]) -> anyhow::Result<()> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
-        let rs_ref = reference(rs);
         let results = join_all(victims.iter().map(|p| {
             let api = api.clone();
-            async move { (p, api.delete(&p.name_any(), &DeleteParams::default()).await) }
+            async move {
+                (
+                    p.as_ref(),
+                    api.delete(&p.name_any(), &DeleteParams::default()).await,
+                )
+            }
         }))
         .await;
-        let mut first_err = None;
-        for (p, r) in results {
-            match r {
-                Ok(_) => self.recorder.normal(
-                    rs_ref.clone(),
-                    "SuccessfulDelete",
-                    format!("Deleted pod: {}", p.name_any()),
-                ),
-                Err(e) => {
-                    self.expectations
-                        .deletion_observed(key, &Key::of(p.as_ref()));
-                    if api_code(&e) != Some(404) {
-                        self.recorder.warning(
-                            rs_ref.clone(),
-                            "FailedDelete",
-                            format!("Error deleting: {e}"),
-                        );
-                        first_err.get_or_insert(e);
-                    }
-                }
-            }
-        }
-        match first_err {
+        match self.pod_control(key, rs).deleted(results) {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
