@@ -148,6 +148,9 @@ impl DaemonSetController {
         if is_being_deleted(&ds.metadata) {
             return Ok(None);
         }
+        // Read before the pods: a creation observed after this point may
+        // be missing from the snapshot below, and must hold manage back.
+        let satisfied = self.expectations.satisfied(&key);
         let uid = ds.uid().unwrap_or_default();
         let revisions = revision::owned(&self.revisions, &key.namespace, &uid);
         let status = ds.status.clone().unwrap_or_default();
@@ -197,7 +200,7 @@ impl DaemonSetController {
         let all_nodes = self.nodes.list();
         let min_ready = ds.spec.min_ready_seconds.unwrap_or(0);
 
-        if self.expectations.satisfied(&key) {
+        if satisfied {
             self.manage(
                 &key, &ds, &hash, &all_nodes, &per_node, &unplaced, min_ready,
             )

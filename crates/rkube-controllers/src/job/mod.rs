@@ -150,6 +150,9 @@ impl JobController {
             self.expectations.forget(&key);
             return Ok(None);
         };
+        // Read before the pods: a creation observed after this point may
+        // be missing from the snapshot below, and must hold manage back.
+        let satisfied = self.expectations.satisfied(&key);
         let pods = self.pods_of(&job);
         let job_api: Api<Job> = Api::namespaced(self.client.clone(), &key.namespace);
         let pod_api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
@@ -338,7 +341,7 @@ impl JobController {
                 if st.start_time.is_none() || was_suspended {
                     st.start_time = Some(now());
                 }
-                if self.expectations.satisfied(&key) {
+                if satisfied {
                     requeue = self
                         .manage(&key, &job, &pods, &active, succeeded, failed)
                         .await?;

@@ -127,6 +127,9 @@ impl StatefulSetController {
         if is_being_deleted(&set.metadata) {
             return Ok(None);
         }
+        // Read before the pods: a creation observed after this point may
+        // be missing from the snapshot below, and must hold manage back.
+        let satisfied = self.expectations.satisfied(&key);
         let uid = set.uid().unwrap_or_default();
         let name = set.name_any();
         let mut by_ordinal: BTreeMap<i32, Arc<Pod>> = BTreeMap::new();
@@ -165,7 +168,7 @@ impl StatefulSetController {
             .unwrap_or_else(|| update_rev.clone());
         let current = current_rev.name_any();
 
-        if self.expectations.satisfied(&key) {
+        if satisfied {
             self.manage(&key, &set, &by_ordinal, (&current_rev, &update_rev))
                 .await?;
         }
