@@ -38,7 +38,22 @@ struct Member {
     peer_port: u16,
     data_dir: PathBuf,
     log: PathBuf,
+    /// Where the log of the current process starts (the file is appended
+    /// to across restarts).
+    log_from: u64,
     child: Option<Child>,
+}
+
+/// What etcd logs when a port it was given is in use.
+const PORT_TAKEN: &str = "address already in use";
+
+impl Member {
+    /// The log written since this member was last spawned.
+    fn new_log(&self) -> String {
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        let from = (self.log_from as usize).min(log.len());
+        String::from_utf8_lossy(&log[from..]).into_owned()
+    }
 }
 
 pub struct EtcdCluster {
@@ -47,17 +62,46 @@ pub struct EtcdCluster {
 }
 
 /// A port free right now. The listener is closed before etcd binds it, so
-/// another process could take it in between; on loopback in a test run
-/// that is rare, and etcd then fails loudly rather than silently.
+/// another process could take it in between (tests running in parallel
+/// do); [`EtcdCluster::start`] then retries on fresh ports.
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl EtcdCluster {
     /// Starts `size` members under `dir` and waits until the cluster has a
-    /// leader and answers reads.
+    /// leader and answers reads. A port taken by another process between
+    /// [`free_port`] and etcd's bind (tests run in parallel) is retried
+    /// with fresh ports, a few times.
     pub async fn start(dir: &Path, size: usize) -> LaunchResult<EtcdCluster> {
         let binary = etcd_binary().ok_or("etcd is not installed")?;
+        // Data a member of a failed attempt wrote names that attempt's
+        // ports; only data that was there before (a restart) is kept.
+        let fresh: Vec<PathBuf> = (0..size)
+            .map(|i| dir.join(format!("m{i}")))
+            .filter(|d| !d.exists())
+            .collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            for d in &fresh {
+                let _ = std::fs::remove_dir_all(d);
+            }
+            let mut cluster = EtcdCluster::on_free_ports(dir, size)?;
+            for i in 0..size {
+                cluster.spawn(&binary, i)?;
+            }
+            match cluster.wait_ready(Duration::from_secs(30)).await {
+                Ok(()) => return Ok(cluster),
+                Err(e) if attempt < 5 && cluster.lost_a_port() => {
+                    tracing::debug!("etcd: a port was taken, retrying: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn on_free_ports(dir: &Path, size: usize) -> LaunchResult<EtcdCluster> {
         let mut members = Vec::new();
         for i in 0..size {
             members.push(Member {
@@ -66,6 +110,7 @@ impl EtcdCluster {
                 peer_port: free_port()?,
                 data_dir: dir.join(format!("m{i}")),
                 log: dir.join(format!("m{i}.log")),
+                log_from: 0,
                 child: None,
             });
         }
@@ -74,15 +119,17 @@ impl EtcdCluster {
             .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
             .collect::<Vec<_>>()
             .join(",");
-        let mut cluster = EtcdCluster {
+        Ok(EtcdCluster {
             members,
             initial_cluster,
-        };
-        for i in 0..size {
-            cluster.spawn(&binary, i)?;
-        }
-        cluster.wait_ready(Duration::from_secs(30)).await?;
-        Ok(cluster)
+        })
+    }
+
+    /// Whether a member of the last spawn failed to bind its port.
+    fn lost_a_port(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.new_log().contains(PORT_TAKEN))
     }
 
     fn spawn(&mut self, binary: &Path, i: usize) -> LaunchResult<()> {
@@ -94,6 +141,7 @@ impl EtcdCluster {
             .create(true)
             .append(true)
             .open(&m.log)?;
+        m.log_from = log.metadata()?.len();
         let child = Command::new(binary)
             .arg("--name")
             .arg(&m.name)
@@ -186,7 +234,10 @@ impl EtcdCluster {
                 if ok {
                     break;
                 }
-                if tokio::time::Instant::now() >= deadline {
+                // A member that could not bind has exited: say so now
+                // rather than at the deadline.
+                let lost_port = m.new_log().contains(PORT_TAKEN);
+                if lost_port || tokio::time::Instant::now() >= deadline {
                     let log = std::fs::read_to_string(&m.log).unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(20).collect();
                     return Err(format!(
