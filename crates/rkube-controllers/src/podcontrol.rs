@@ -4,8 +4,12 @@
 //! does: one event per pod, the expectation released for each write that
 //! failed, and the first error that should make the sync retry.
 
+use std::sync::Arc;
+
+use futures::future::join_all;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::ResourceExt;
+use kube::api::{Api, DeleteParams};
 
 use crate::events::Recorder;
 use crate::expectations::Expectations;
@@ -56,9 +60,21 @@ impl PodControl<'_> {
         first_err
     }
 
-    /// Records the outcome of a batch of deletes; a pod already gone is
-    /// no error. Returns the first error worth a retry.
-    pub fn deleted<T>(&self, results: Vec<(&Pod, kube::Result<T>)>) -> Option<kube::Error> {
+    /// Deletes `victims` at once and records each outcome; a pod already
+    /// gone is no error. Fails with the first error worth a retry.
+    pub async fn delete(&self, api: &Api<Pod>, victims: &[Arc<Pod>]) -> anyhow::Result<()> {
+        let results = join_all(victims.iter().map(|p| async move {
+            let r = api.delete(&p.name_any(), &DeleteParams::default()).await;
+            (p.as_ref(), r)
+        }))
+        .await;
+        match self.deleted(results) {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn deleted<T>(&self, results: Vec<(&Pod, kube::Result<T>)>) -> Option<kube::Error> {
         let mut first_err = None;
         for (p, r) in results {
             match r {

@@ -15,7 +15,7 @@ use futures::future::join_all;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 
 use crate::deployment::util::scaled_value;
@@ -439,19 +439,6 @@ impl DaemonSetController {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
         self.expectations
             .expect_deletions(key, victims.iter().map(|p| Key::of(p.as_ref())));
-        let results = join_all(victims.iter().map(|p| {
-            let api = api.clone();
-            async move {
-                (
-                    p.as_ref(),
-                    api.delete(&p.name_any(), &DeleteParams::default()).await,
-                )
-            }
-        }))
-        .await;
-        match self.pod_control(key, ds).deleted(results) {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
+        self.pod_control(key, ds).delete(&api, victims).await
     }
 }

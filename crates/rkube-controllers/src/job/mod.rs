@@ -20,7 +20,7 @@ use futures::future::join_all;
 use k8s_openapi::api::batch::v1::{Job, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, Patch};
+use kube::api::{Api, Patch};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
@@ -502,20 +502,7 @@ impl JobController {
         self.expectations
             .expect_deletions(key, victims.iter().map(|p| Key::of(p.as_ref())));
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
-        let results = join_all(victims.iter().map(|p| {
-            let api = api.clone();
-            async move {
-                (
-                    p.as_ref(),
-                    api.delete(&p.name_any(), &DeleteParams::default()).await,
-                )
-            }
-        }))
-        .await;
-        match self.pod_control(key, job).deleted(results) {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
+        self.pod_control(key, job).delete(&api, victims).await
     }
 
     /// Replace the status; on a conflict retry once on a fresh read, as

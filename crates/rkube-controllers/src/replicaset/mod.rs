@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 
 use crate::claim;
@@ -348,20 +348,7 @@ impl<K: Replicated> ReplicaController<K> {
 
     async fn delete_pods(&self, key: &Key, rs: &K, victims: &[Arc<Pod>]) -> anyhow::Result<()> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &key.namespace);
-        let results = join_all(victims.iter().map(|p| {
-            let api = api.clone();
-            async move {
-                (
-                    p.as_ref(),
-                    api.delete(&p.name_any(), &DeleteParams::default()).await,
-                )
-            }
-        }))
-        .await;
-        match self.pod_control(key, rs).deleted(results) {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
+        self.pod_control(key, rs).delete(&api, victims).await
     }
 
     /// Active pods of every ReplicaSet with the same controller as `rs`
