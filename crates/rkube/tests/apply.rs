@@ -294,10 +294,22 @@ fn client_side_to_server_side_migration() {
     // kubectl 1.32 then moves the client-side manager's fields to its
     // server-side one (a JSON patch of managedFields) and gives the
     // annotation to "kubectl-last-applied".
-    assert_eq!(
-        managers(&d),
+    // Entries sort as upstream sorts them: by operation, then by time in
+    // whole seconds, then by manager. kubectl gives "kubectl-last-applied"
+    // the time of the client-side apply, so it comes first when that was in
+    // an earlier second than the server-side one, and by name otherwise.
+    let second = |manager: &str| {
+        entry(&d, manager, "Apply").unwrap()["time"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let expected = if second("kubectl-last-applied") < second("kubectl") {
+        ["kubectl-last-applied/Apply", "kubectl/Apply"]
+    } else {
         ["kubectl/Apply", "kubectl-last-applied/Apply"]
-    );
+    };
+    assert_eq!(managers(&d), expected);
     assert!(
         entry(&d, "kubectl", "Apply").unwrap()["fieldsV1"]["f:spec"]
             .get("f:replicas")
